@@ -1,0 +1,39 @@
+# The two commands of the quick start: `make run` and `make test`.
+# `make install` builds .venv once; later runs only reinstall what changed (a stamp per install input).
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# The sandbox drops plugin executions to an unprivileged uid, which must be able to read the interpreter:
+# prefer a system-wide Python (world-readable) over one under a private home such as pyenv's.
+PYTHON ?= $(shell for p in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11 /usr/local/bin/python3 python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
+PLUGINS := $(sort $(wildcard builtin-plugins/*/pyproject.toml))
+INSTALL_INPUTS := pyproject.toml setup.py sdk/pyproject.toml $(PLUGINS)
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): $(INSTALL_INPUTS)
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 with venv/ensurepip is required" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e sdk $(foreach p,$(PLUGINS),-e $(dir $(p))) -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/utask serve --templates-path templates --http-port 8081
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV)

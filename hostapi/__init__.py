@@ -1,0 +1,1 @@
+"""µTask HTTP surface: REST API, authentication, OpenAPI, metrics, dashboard, and the `utask` command line."""

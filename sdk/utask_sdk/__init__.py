@@ -1,0 +1,1 @@
+"""The µTask plugin SDK."""
