@@ -2,6 +2,8 @@
 # `make install` builds .venv once; later runs only reinstall what changed (a stamp per install input).
 
 SHELL := /bin/bash
+# Cached bytecode keeps start-up and test subprocesses fast; some environments switch it off.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 # The sandbox drops plugin executions to an unprivileged uid, which must be able to read the interpreter:
@@ -19,8 +21,9 @@ install: $(STAMP)
 $(STAMP): $(INSTALL_INPUTS)
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 with venv/ensurepip is required" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e sdk $(foreach p,$(PLUGINS),-e $(dir $(p))) -e '.[test]'
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check uv
+	@# Compiled bytecode keeps start-up fast even where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e sdk $(foreach p,$(PLUGINS),-e $(dir $(p))) -e '.[test]'
 	@touch $(STAMP)
 
 run: install

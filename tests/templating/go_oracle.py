@@ -54,7 +54,7 @@ class GoOracle:
     def render(self, template: str, data: Any = None, *, data_json: str | None = None) -> tuple[str | None, str | None]:
         """(output, None) on success, (None, error text) on failure. `data_json` keeps numbers exactly as written."""
         raw = data_json if data_json is not None else json.dumps(data)
-        request = '{"template": %s, "data": %s}\n' % (json.dumps(template), raw)
+        request = '{"template": %s, "data": %s}\n' % (json.dumps(template), raw)  # noqa: UP031
         assert self._proc.stdin and self._proc.stdout
         self._proc.stdin.write(request)
         self._proc.stdin.flush()

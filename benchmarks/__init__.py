@@ -1,0 +1,1 @@
+"""Benchmarks: plain scripts printing one JSON line per figure."""

@@ -1,0 +1,67 @@
+"""The host's public value types."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STEP_FAILURE_KINDS = ("client", "server", "fatal", "waiting", "retry")
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    kind: str  # client | server | fatal | waiting | retry
+    message: str
+
+
+@dataclass
+class ExecutionResult:
+    output: Any = None
+    metadata: Any = None
+    tags: dict[str, str] = field(default_factory=dict)
+    error: StepFailure | None = None
+    logs: list[str] = field(default_factory=list)  # the step's log lines (ctx.logger, then stdout/stderr)
+
+
+@dataclass(frozen=True)
+class ExecutionIdentity:
+    """Who an execution acts as; host calls are checked against it, never against what the plugin says."""
+
+    task_id: str
+    resolution_id: str
+    step_name: str
+    template_name: str = ""
+    requester: str = ""
+    resolver: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PluginConfigError(Exception):
+    """A configuration the plugin refuses (template load); `str()` is the plugin's message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PluginRefusedError(Exception):
+    """At start-up: plugins that cannot run (incompatible protocol, required layer missing, load error)."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        self.refused = dict(refused)
+        super().__init__("; ".join(f"plugin {name!r} refused: {why}" for name, why in sorted(refused.items())))
+
+
+class HostCallError(Exception):
+    """Raised by a host-call handler to fail the call with a step-failure kind."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind if kind in STEP_FAILURE_KINDS else "server"
+        self.message = message
+
+
+HostCallHandler = Callable[[ExecutionIdentity, str, dict[str, Any]], Awaitable[Any]]

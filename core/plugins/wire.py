@@ -1,0 +1,28 @@
+"""Host side of the wire protocol: frames out (JSONNumber as exact numbers), frames in (exact numbers)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from utask.core.gojson import JSONNumber
+from utask.core.gojson import loads as exact_loads
+from utask_sdk import protocol
+
+# The protocol this server speaks. Major = compatibility boundary; the SDK's PROTOCOL_VERSION is what a
+# worker (and a plugin, through its `protocol` attribute) speaks.
+PROTOCOL_VERSION = "1.0.0"
+
+
+def encode(obj: Any) -> bytes:
+    return protocol.frame(obj, raw_numbers=(JSONNumber,))
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any | None:
+    """The next frame's value, or None at end of stream."""
+    try:
+        header = await reader.readexactly(4)
+        body = await reader.readexactly(protocol.frame_size(header))
+    except asyncio.IncompleteReadError:
+        return None
+    return exact_loads(body)

@@ -1,0 +1,106 @@
+"""Assembly of the REST API: `build_api(app, services)` mounts every route of reference §7.2 on D's app.
+
+    services = Services(settings=settings, store=store, tasks=task_service, functions=registry,
+                        database=database, maintenance_mode=options.maintenance_mode)
+    build_api(app, services)
+
+`Services` is what the routes need and nothing else; the composition root (D's `create_app` / `utask
+serve`) builds it. `services_from(settings, database, options)` builds a default one (a Store on the
+configured database, a TaskService without engine) for callers that have nothing better.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .auth import Authenticator
+from .http.body import clamp_max_body_bytes
+from .http.middleware import APIMiddleware
+from .http.render import default_pretty, render
+from .metrics import METRICS, Metrics
+from .routes import meta, resolutions, tasks, templates
+
+log = logging.getLogger("utask.api")
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("utask")
+    except PackageNotFoundError:  # pragma: no cover - a tree that is not installed
+        return "0.0.0+unknown"
+
+
+@dataclass
+class Services:
+    """What the routes need: configuration, the database door, the task service, templates' functions."""
+
+    settings: Any  # utask.core.config.Settings
+    store: Any  # utask.core.engine.store.Store (keyring inside)
+    tasks: Any  # utask.core.engine.service.TaskService
+    functions: Any = None  # utask.core.templates.FunctionRegistry
+    database: Any = None  # utask.core.storage.Database (ping); None: the store answers
+    metrics: Metrics = field(default_factory=lambda: METRICS)
+    plugin_manager: Any = None  # pluggy manager: auth/group providers and extra routes of init plugins
+    authenticator: Authenticator | None = None
+    maintenance_mode: bool = False
+    pretty_json: bool | None = None  # None: gin's rule (indented unless GIN_MODE=release)
+    version: str = field(default_factory=package_version)
+    commit: str = ""
+
+    @property
+    def application_name(self) -> str:
+        return self.settings.utask.application_name or "µTask"
+
+
+def services_from(settings: Any, database: Any = None, options: Any = None, **kw: Any) -> Services:
+    """A default `Services`: its own Store and a TaskService that initialises runs without an engine."""
+    from utask.core.engine.service import TaskService
+    from utask.core.engine.store import Store
+
+    store = kw.pop("store", None) or Store(settings.database_url, settings.keyring,
+                                           compression=settings.utask.steps_compression_algorithm)
+    tasks_service = kw.pop("tasks", None) or TaskService(store, region=getattr(options, "region", "") or "")
+    return Services(settings=settings, store=store, tasks=tasks_service, database=database,
+                    maintenance_mode=bool(getattr(options, "maintenance_mode", False)), **kw)
+
+
+def _has_route(app: FastAPI, path: str) -> bool:
+    return any(getattr(r, "path", None) == path for r in app.router.routes)
+
+
+def build_api(app: FastAPI, services: Services) -> None:
+    """Mount the API on `app` (middlewares, routes, OpenAPI, metrics) with `services`."""
+    settings = services.settings
+    app.state.services = services
+    app.state.authenticator = services.authenticator or Authenticator.from_settings(settings, services.plugin_manager)
+    app.state.maintenance_mode = services.maintenance_mode
+    app.state.pretty_json = default_pretty() if services.pretty_json is None else services.pretty_json
+    app.state.max_body_bytes = clamp_max_body_bytes(getattr(settings.utask, "max_body_bytes", 0))
+
+    for module in (meta, templates, tasks, resolutions):
+        app.include_router(module.api)
+    if not _has_route(app, "/unsecured/mon/ping"):
+        app.add_api_route("/unsecured/mon/ping", meta.ping, methods=["GET"], include_in_schema=False)
+    title, version = services.application_name, services.version
+    app.title, app.version = title, version
+    app.add_api_route("/unsecured/spec.json", meta.spec_route(app, title, version), methods=["GET"],
+                      include_in_schema=False, name="openapiSpec")
+
+    if services.plugin_manager is not None and hasattr(services.plugin_manager.hook, "utask_extra_routes"):
+        services.plugin_manager.hook.utask_extra_routes(app=app)
+
+    async def http_error(request: Any, exc: StarletteHTTPException) -> Any:
+        # Unknown routes and methods answer in the API's error format too.
+        return render(request, exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {}))
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+    # Outermost: CORS headers and the audit log line also cover authentication failures.
+    app.add_middleware(APIMiddleware, instance_id=lambda: getattr(services.store, "instance_id", None))

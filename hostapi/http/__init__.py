@@ -1,0 +1,1 @@
+"""HTTP plumbing of the API: bodies, rendering, errors, middlewares, paging."""

@@ -1,0 +1,139 @@
+"""Runs one operation of a plugin inside the sandbox: the SDK half of the worker.
+
+The sandbox's zygote loads the plugin once (`load_plugin`), then forks a child per request that calls
+`handle`. Everything here is plain data in and out, so it can also be exercised without a sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import traceback
+from typing import Any
+
+import pluggy
+
+from . import config as config_mod
+from . import hookspecs, protocol
+from .context import Context, HostCalls, Transport, step_logger
+from .errors import PluginError
+from .plugin import ActionPlugin, Result
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def load_source(pm: pluggy.PluginManager, source: dict[str, Any]) -> None:
+    """Register one plugin source: `{"entry_point": name, "dist": dist}` or `{"module": dotted.name}`."""
+    if "module" in source:
+        module = importlib.import_module(source["module"])
+        pm.register(module, name=source["module"])
+        return
+    if "value" in source:
+        # The server resolved the entry point already: skip importlib.metadata (a slower fork afterwards).
+        module_name, _, attr = source["value"].partition(":")
+        obj: Any = importlib.import_module(module_name.strip())
+        for part in filter(None, attr.strip().split(".")):
+            obj = getattr(obj, part)
+        pm.register(obj, name=source["entry_point"])
+        return
+    from importlib import metadata
+
+    for ep in metadata.entry_points(group="utask.plugins", name=source["entry_point"]):
+        dist = getattr(ep, "dist", None)
+        if source.get("dist") and dist is not None and dist.name != source["dist"]:
+            continue
+        pm.register(ep.load(), name=ep.name)
+        return
+    raise LookupError(f"entry point {source['entry_point']!r} of group utask.plugins not found")
+
+
+def action_plugins(pm: pluggy.PluginManager) -> list[ActionPlugin]:
+    return [p for batch in pm.hook.utask_action_plugins() for p in (batch or [])]
+
+
+def load_plugin(source: dict[str, Any], name: str) -> ActionPlugin:
+    pm = plugin_manager()
+    load_source(pm, source)
+    for plugin in action_plugins(pm):
+        if plugin.name == name:
+            return plugin
+    raise LookupError(f"plugin source {source} provides no action plugin named {name!r}")
+
+
+def warm_up(plugin: ActionPlugin) -> None:
+    """Run the SDK's own code paths once in the zygote, so forked executions find caches filled."""
+    if plugin.config_model is not None:
+        config_mod._field_types(plugin.config_model)
+    logger, _handler = step_logger("warm-up")
+    logger.debug("warm-up")
+    Context(host=HostCalls(None), logger=logger)
+    # Repeated so CPython's specialising interpreter settles these code paths here, once, instead of
+    # rewriting their inline caches (copy-on-write faults) in every forked execution.
+    request = {"op": "execute", "base": {"a": 1}, "config": {"b": [1.5, "x"]}, "identity": {"step_name": "s"}}
+    for _ in range(16):
+        with contextlib.suppress(Exception):  # warming must never stop a worker
+            reply = handle(_NullPlugin(), request, None, "/")
+            protocol.loads(protocol.frame({"t": "done", **reply})[4:])
+
+
+class _NullPlugin(ActionPlugin):
+    name = "_warm_up"
+
+    def execute(self, ctx: Any, config: Any) -> Any:
+        return Result(output=None)
+
+
+def _prepare(plugin: ActionPlugin, request: dict[str, Any]) -> Any:
+    model = plugin.config_model
+    raw = config_mod.merge(request.get("base"), request.get("config"), model)
+    return config_mod.decode(raw, model)
+
+
+def handle(plugin: ActionPlugin, request: dict[str, Any], transport: Transport | None, scratch: str) -> dict[str, Any]:
+    """Run `request["op"]` (validate | resources | execute) and describe the outcome as a reply frame."""
+    op = request.get("op")
+    logs: list[str] = []
+    try:
+        if op == "validate":
+            plugin.validate(_prepare(plugin, request))
+            return {"ok": True}
+        if op == "resources":
+            return {"ok": True, "resources": [str(r) for r in plugin.resources(_prepare(plugin, request)) or []]}
+        if op != "execute":
+            return _failure("fatal", f"unknown operation {op!r}")
+        identity = request.get("identity") or {}
+        logger, handler = step_logger(identity.get("step_name", ""))
+        logs = handler.lines
+        ctx = Context(
+            step_name=identity.get("step_name", ""),
+            task_id=identity.get("task_id", ""),
+            resolution_id=identity.get("resolution_id", ""),
+            scratch_dir=scratch,
+            context=request.get("context"),
+            identity=identity,
+            host=HostCalls(transport),
+            logger=logger,
+        )
+        try:
+            cfg = _prepare(plugin, request)
+        except PluginError as err:  # decoding errors at execution time are plain errors (reference §5.14)
+            return _failure("server", str(err), logs=logs)
+        value = plugin.execute(ctx, cfg)
+        if isinstance(value, Result):
+            return {"ok": True, "output": value.output, "metadata": value.metadata,
+                    "tags": dict(value.tags or {}), "logs": logs}
+        return {"ok": True, "output": value, "metadata": None, "tags": {}, "logs": logs}
+    except PluginError as err:
+        return _failure(err.kind, str(err), output=err.output, metadata=err.metadata, logs=logs)
+    except Exception as err:
+        logs.append("ERROR " + "".join(traceback.format_exception(err)).rstrip())
+        return _failure("server", str(err) or type(err).__name__, logs=logs)
+
+
+def _failure(kind: str, message: str, output: Any = None, metadata: Any = None, logs: list[str] | None = None):
+    return {"ok": False, "error": {"kind": kind, "message": message}, "output": output, "metadata": metadata,
+            "tags": {}, "logs": logs or []}

@@ -1,0 +1,104 @@
+"""What `execute(ctx, config)` gets as `ctx`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Transport = Callable[[str, dict[str, Any]], Any]
+
+
+class HostCalls:
+    """Calls from the sandbox to the server, made as the task's identity (the server checks it).
+
+    The sandbox never touches the database: creating subtasks, batches and callbacks, reading tasks,
+    the cache and tags all go through these calls. A refused or failed call raises the matching
+    `PluginError` (e.g. `ClientError` when the identity may not do it).
+    """
+
+    def __init__(self, transport: Transport | None) -> None:
+        self._transport = transport
+
+    def call(self, name: str, **args: Any) -> Any:
+        """The generic form: `ctx.host.call("task.create", template_name=..., input=...)`."""
+        if self._transport is None:
+            from .errors import FatalError
+
+            raise FatalError(f"host call {name!r}: no host connection in this context")
+        return self._transport(name, args)
+
+    # Typed helpers; each is `call` with a fixed name.
+    def create_task(self, template_name: str, input: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+        """Create a task (options: resolver_usernames, resolver_groups, watcher_usernames, watcher_groups,
+        tags, delay, batch_id, comment). Returns the task as the API shows it (with `id`)."""
+        return self.call("task.create", template_name=template_name, input=input or {}, **options)
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        return self.call("task.get", task_id=task_id)
+
+    def create_batch(self, template_name: str, inputs: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+        """Create a batch of tasks (options: common_input, tags, resolver_usernames, ...)."""
+        return self.call("batch.create", template_name=template_name, inputs=inputs, **options)
+
+    def get_batch(self, batch_id: str) -> dict[str, Any]:
+        return self.call("batch.get", batch_id=batch_id)
+
+    def create_callback(self, **options: Any) -> dict[str, Any]:
+        """Create a callback for this step; returns `{"id", "secret", "url", ...}`."""
+        return self.call("callback.create", **options)
+
+    def get_callback(self, callback_id: str) -> dict[str, Any]:
+        return self.call("callback.get", callback_id=callback_id)
+
+    def cache_get(self, key: str) -> Any:
+        return self.call("cache.get", key=key)
+
+    def cache_set(self, key: str, value: Any, ttl: str | None = None) -> None:
+        self.call("cache.set", key=key, value=value, ttl=ttl)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Set tags on the task (same as returning them in a `Result`, but immediate)."""
+        self.call("tags.set", tags=tags)
+
+
+@dataclass
+class Context:
+    """The execution context of one step attempt."""
+
+    step_name: str = ""
+    task_id: str = ""
+    resolution_id: str = ""
+    scratch_dir: str = ""
+    context: dict[str, Any] | None = None  # the rendered `ActionPlugin.context(step_name)`
+    identity: dict[str, Any] = field(default_factory=dict)
+    host: HostCalls = field(default_factory=lambda: HostCalls(None))
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("utask.plugin"))
+
+
+class StepLogHandler(logging.Handler):
+    """Keeps the lines a plugin logs so they are stored with the step."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.limit = limit
+        self.setFormatter(_FORMATTER)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.lines) < self.limit:
+            self.lines.append(self.format(record))
+
+
+_FORMATTER = logging.Formatter("%(levelname)s %(message)s")
+
+
+def step_logger(step_name: str) -> tuple[logging.Logger, StepLogHandler]:
+    # A logger outside logging's registry: registering one (and setLevel) walks every logger, which in a
+    # forked execution means copy-on-write faults across the whole shared heap.
+    logger = logging.Logger(f"utask.step.{step_name or 'step'}", logging.DEBUG)
+    logger.propagate = False
+    handler = StepLogHandler()
+    logger.addHandler(handler)
+    return logger, handler

@@ -1,0 +1,80 @@
+"""The cookiecutter template: bake it, install the result in a fresh venv, run the baked tests there
+(through the real sandbox), and `utask plugin new` wraps it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+from utask.core.plugins import cli
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_PYTHON = "/usr/bin/python3.11"
+UV = Path(sys.executable).parent / "uv"
+
+
+@pytest.fixture
+def readable_dir() -> Iterator[Path]:
+    """A scratch directory the sandbox's unprivileged uid can read (pytest's tmp_path is private)."""
+    path = Path(tempfile.mkdtemp(prefix="utask-scaffold-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _uv_install(python: Path, *args: str) -> None:
+    base = [str(UV), "pip", "install", "-q", "--python", str(python)]
+    # The packages are in uv's cache after `make install`; fall back to the index when they are not.
+    done = subprocess.run(base + ["--offline", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        subprocess.run(base + list(args), check=True, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON) or not UV.exists(), reason="needs /usr/bin/python3.11 and uv")
+def test_baked_plugin_installs_in_a_fresh_venv_and_its_tests_pass(readable_dir):
+    project = Path(cookiecutter(str(REPO / "plugin-template"), no_input=True, output_dir=str(readable_dir),
+                                extra_context={"plugin_name": "greet_me"}))
+    assert project.name == "utask-plugin-greet-me"
+    assert (project / "utask_plugin_greet_me" / "__init__.py").exists() and (project / "README.md").exists()
+
+    venv = readable_dir / "venv"
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    _uv_install(python, "--no-deps", "-e", str(REPO / "sdk"), "-e", str(REPO), str(project))
+    _uv_install(python, "pluggy>=1.5", "pytest>=8")
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(readable_dir)}
+    if "SANDBOX_REQUIRE" in os.environ:
+        env["SANDBOX_REQUIRE"] = os.environ["SANDBOX_REQUIRE"]
+    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+def test_utask_plugin_new(readable_dir, capsys):
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["plugin", "new", "hello", "-o", str(readable_dir)])
+    assert args.func(args) == 0
+    assert (readable_dir / "utask-plugin-hello" / "utask_plugin_hello" / "__init__.py").exists()
+    bad = parser.parse_args(["plugin", "new", "Not-Valid", "-o", str(readable_dir)])
+    assert bad.func(bad) == 2
+
+
+def test_utask_plugins_lists_echo_with_its_layers(capsys):
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["plugins"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "echo" in out and "utask-plugin-echo" in out and "1.0.0" in out
+    assert "sandbox layers applied:" in out

@@ -1,0 +1,91 @@
+"""`utask templates check` / `schema` through `python -m utask.core.templates.cli`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from utask.core.templates.cli import main
+
+from .conftest import FIXTURES, FUNCTIONS, SCENARIOS
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "utask.core.templates.cli", "templates", *args],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+
+
+def test_check_reports_one_line_per_problem_and_exit_status(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: Bad-One\ndescription: broken\ntitle_format: 'x {{.input.nope}}'\n"
+        "steps:\n  a:\n    retry_pattern: days\n    action: {type: echo, configuration: {}}\n"
+        "  b:\n    dependencies: [zz]\n    action: {type: echo, configuration: {}}\n"
+    )
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    (tmp_path / "ignored.yml").write_text("not: loaded\n")
+    good = os.path.join(SCENARIOS, "functionEchoHelloWorld.yaml")
+    proc = run("check", "--functions-path", FUNCTIONS, str(tmp_path), good)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'bad.yaml'}: ")
+    assert lines[:2] == [
+        f'{bad}: template "bad-one": step "a": field "retry_pattern": Invalid task template: Invalid step a: '
+        "Invalid retry pattern: days Expecting(seconds|minutes|hours)",
+        f'{bad}: template "bad-one": step "b": field "dependencies": Invalid task template: Invalid step b: '
+        'Invalid dependency, no step with that name: "zz"',
+    ]
+    assert lines[2].startswith(f"{tmp_path / 'broken.yaml'}: failed to unmarshal template 'broken.yaml': ")
+    assert len(lines) == 3
+    assert "problem(s)" in proc.stderr
+
+
+def test_check_lint_problem_names_the_field(tmp_path):
+    f = tmp_path / "lint.yaml"
+    f.write_text("name: lint\ndescription: lint\ntitle_format: 'x {{.input.nope}}'\nsteps: {}\n")
+    proc = run("check", "--no-plugins", "--actions", "echo", str(f))
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == (
+        f'{f}: template "lint": field "title_format": Invalid task template: '
+        "Invalid text-template handles within task template: Wrong input key: nope"
+    )
+
+
+def test_check_ok_and_actions_flag(capsys):
+    ok = [os.path.join(SCENARIOS, n) for n in ("lintingObject.yaml", "functionPreHook.yaml")]
+    assert main(["templates", "check", "--functions-path", FUNCTIONS, *ok]) == 0
+    assert capsys.readouterr().out == ""
+    # a type nobody provides fails, and is accepted once named with --actions
+    tpl = os.path.join(FIXTURES, "scenarios", "lintingReservedStep.yaml")
+    assert main(["templates", "check", tpl]) == 1
+    capsys.readouterr()
+
+
+def test_check_functions_folder(tmp_path, capsys):
+    (tmp_path / "f.yaml").write_text("name: f::x\naction: {type: nope, configuration: {}}\n")
+    (tmp_path / "g.yaml").write_text("name: g::x\naction: {type: echo, configuration: {error_type: bad}}\n")
+    assert main(["templates", "check", "--functions-path", str(tmp_path), os.path.join(SCENARIOS, "lintingObject.yaml")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{tmp_path / 'f.yaml'}: field \"action\": function \"f::x\": Invalid function action: No runner for type 'nope'",
+        f"{tmp_path / 'g.yaml'}: field \"action\": function \"g::x\": Invalid function action: "
+        "Wrong error type: expecting 'client' or 'server'",
+    ]
+    assert main(["templates", "check", "--actions", "nope", "--functions-path", str(tmp_path / "f.yaml"),
+                 os.path.join(SCENARIOS, "lintingObject.yaml")]) == 0
+
+
+def test_schema_command(tmp_path):
+    proc = run("schema", "function")
+    assert proc.returncode == 0
+    schema = json.loads(proc.stdout)
+    assert schema["required"] == ["name", "action"]
+    out = tmp_path / "template.schema.json"
+    assert main(["templates", "schema", "template", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["properties"]["steps"]["additionalProperties"] == {"$ref": "#/definitions/Step"}
