@@ -1,12 +1,19 @@
 """Assembly of the REST API: `build_api(app, services)` mounts every route of reference §7.2 on D's app.
 
-    services = Services(settings=settings, store=store, tasks=task_service, functions=registry,
-                        database=database, maintenance_mode=options.maintenance_mode)
-    build_api(app, services)
+Composition (the lead's `create_app` / `utask serve`):
 
-`Services` is what the routes need and nothing else; the composition root (D's `create_app` / `utask
-serve`) builds it. `services_from(settings, database, options)` builds a default one (a Store on the
-configured database, a TaskService without engine) for callers that have nothing better.
+    store = Store(settings.database_url, settings.keyring, compression=settings.utask.steps_compression_algorithm)
+    tasks = TaskService(store, region=options.region)
+    build_api(app, Services(settings=settings, store=store, tasks=tasks, functions=registry, database=database,
+                            plugin_manager=pm, maintenance_mode=options.maintenance_mode))
+    # start-up (lifespan): publish templates, then give the service its engine and start the instance
+    await upsert_templates(store, validated_templates)          # utask.hostapi.ops.templates
+    coordinator = await start_instance(tasks, settings, executor=PluginHostExecutor(host), functions=registry,
+                                       maintenance_mode=options.maintenance_mode)
+    # shutdown: await coordinator.shutdown(); await store.close()
+
+`Services` is what the routes need and nothing else. `services_from(settings, database, options)` builds a
+default one (its own Store, a TaskService without engine) for callers that have nothing better.
 """
 
 from __future__ import annotations

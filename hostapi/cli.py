@@ -221,10 +221,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Any, embedded: Any, options: Any, args: argparse.Namespace) -> int:
-    import uvicorn
-    from utask.core.storage import Database
+    import asyncio
 
-    from .app import create_app
+    from utask.core.storage import Database
 
     run_migrations(settings.database_url)
     database = Database.connect(settings.database_url, pool=settings.utask.database_config,
@@ -232,42 +231,60 @@ def _serve(settings: Any, embedded: Any, options: Any, args: argparse.Namespace)
     host = options.http_host or ("127.0.0.1" if settings.development else "0.0.0.0")
     if host != options.http_host:
         options = type(options)(**{**options.__dict__, "http_host": host})
-    app = create_app(settings, database, options)
-
-    shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
-    url = f"http://{shown}:{options.http_port}"
-
-    config = uvicorn.Config(app, host=host, port=options.http_port, log_config=None, access_log=options.debug,
-                            lifespan="on", timeout_graceful_shutdown=10)
-    server = uvicorn.Server(config)
-
-    original_startup = server.startup
-
-    async def startup(sockets: Any = None) -> None:
-        await original_startup(sockets=sockets)
-        if server.started:
-            elapsed = time.monotonic() - _T0
-            log.info("utask serving on %s (ready in %.2fs)", url, elapsed)
-            lines = [f"utask is serving on {url}  (ping: {url}/unsecured/mon/ping)"]
-            if settings.development:
-                from utask.core.config import DEV_PASSWORD, DEV_USERNAME
-
-                lines.append(f"development credentials: {DEV_USERNAME} / {DEV_PASSWORD}  (dashboard: {url}/ui/dashboard)")
-            print("\n".join(lines), flush=True)
-
-    server.startup = startup  # type: ignore[method-assign]
     try:
-        server.run()
-    except _Stopped:
-        pass
-    except SystemExit:  # uvicorn exits when it cannot bind; say it in our one line instead
-        if server.started:
-            raise
+        return asyncio.run(_serve_async(settings, database, options))
     finally:
         database.dispose()
-    if not server.started and not server.should_exit:
-        raise CLIError(f"cannot listen on {host}:{options.http_port} (is the port already in use?)")
-    return 0
+
+
+async def _serve_async(settings: Any, database: Any, options: Any) -> int:
+    """Plugins, templates, engine and API share one event loop: workers' pipes and the pools are bound to it."""
+    import uvicorn
+
+    from .app import create_app
+    from .server import Runtime, ServerStartError
+
+    try:
+        runtime = await Runtime.start(settings, options)
+    except ServerStartError as exc:
+        raise CLIError(str(exc)) from None
+    try:
+        app = create_app(settings, database, options)
+        runtime.mount_api(app, database)
+        host = options.http_host
+        shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
+        url = f"http://{shown}:{options.http_port}"
+        config = uvicorn.Config(app, host=host, port=options.http_port, log_config=None,
+                                access_log=options.debug, lifespan="on", timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        original_startup = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original_startup(sockets=sockets)
+            if server.started:
+                elapsed = time.monotonic() - _T0
+                log.info("utask serving on %s (ready in %.2fs)", url, elapsed)
+                lines = [f"utask is serving on {url}  (ping: {url}/unsecured/mon/ping)"]
+                if settings.development:
+                    from utask.core.config import DEV_PASSWORD, DEV_USERNAME
+
+                    lines.append(f"development credentials: {DEV_USERNAME} / {DEV_PASSWORD}  "
+                                 f"(dashboard: {url}/ui/dashboard)")
+                print("\n".join(lines), flush=True)
+
+        server.startup = startup  # type: ignore[method-assign]
+        try:
+            await server.serve()
+        except _Stopped:
+            pass
+        except SystemExit:  # uvicorn exits when it cannot bind; say it in our one line instead
+            if server.started:
+                raise
+        if not server.started and not server.should_exit:
+            raise CLIError(f"cannot listen on {host}:{options.http_port} (is the port already in use?)")
+        return 0
+    finally:
+        await runtime.stop()
 
 
 def register_serve(subparsers: Any) -> None:

@@ -70,8 +70,15 @@ def _details_bytes(details: Any) -> bytes | None:
     return dumps(details, escape_html=False).encode("utf-8")
 
 
-async def append(tx: Any, events: Iterable[Event], keyring: Any) -> int:
-    """Append events (in order) to their tasks' chains inside the caller's transaction."""
+async def append(tx: Any, events: Iterable[Event], keyring: Any,
+                 heads: dict[str, tuple[int, bytes]] | None = None) -> int:
+    """Append events (in order) to their tasks' chains inside the caller's transaction.
+
+    `heads` (optional, kept by a long-lived writer such as a run) remembers the last link of each chain
+    it appended to, which saves locking and reading the head: if another writer appended meanwhile, its
+    event took the same next `seq` and the UNIQUE (task, seq) constraint fails this transaction, so
+    the caller must forget `heads` and retry (the cache is only valid once the transaction committed).
+    """
     by_task: dict[str, list[Event]] = {}
     for ev in events:
         by_task.setdefault(ev.task_public_id, []).append(ev)
@@ -79,13 +86,17 @@ async def append(tx: Any, events: Iterable[Event], keyring: Any) -> int:
     # Sorted so two transactions touching the same chains lock their heads in the same order.
     for task in sorted(by_task):
         evs = by_task[task]
-        await tx.execute(aq.ENSURE_HEAD, {"task": task, "genesis": GENESIS})
-        head = await tx.fetchone(aq.LOCK_HEAD, {"task": task})
-        seq, prev = int(head["seq"]), bytes(head["hash"])
+        cached = heads.get(task) if heads is not None else None
+        if cached is None:
+            await tx.execute(aq.ENSURE_HEAD, {"task": task, "genesis": GENESIS})
+            head = await tx.fetchone(aq.LOCK_HEAD, {"task": task})
+            seq, prev = int(head["seq"]), bytes(head["hash"])
+        else:
+            seq, prev = cached
         rows = []
         for ev in evs:
             seq += 1
-            created = ev.created.replace(microsecond=ev.created.microsecond)
+            created = ev.created
             details = _details_bytes(ev.details)
             h = event_hash(prev, _canonical(
                 task=task, seq=seq, resolution=ev.resolution_public_id, step=ev.step_name, kind=ev.kind,
@@ -102,6 +113,8 @@ async def append(tx: Any, events: Iterable[Event], keyring: Any) -> int:
             prev = h
         await tx.executemany(aq.INSERT_EVENT, rows)
         await tx.execute(aq.UPDATE_HEAD, {"task": task, "seq": seq, "hash": prev})
+        if heads is not None:
+            heads[task] = (seq, prev)
         written += len(rows)
     return written
 

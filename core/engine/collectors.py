@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -398,7 +397,3 @@ class Coordinator:
             except Exception as e:  # noqa: BLE001
                 log.warning("garbage collector: %s", e)
             await asyncio.sleep(max(period, 1.0))
-
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000.0

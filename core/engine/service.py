@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import audit, states
@@ -217,6 +217,9 @@ class TaskService:
         self._templates: dict[tuple[int, str | None], Any] = {}  # decoded, by (id, row version); read-only
         self._local_shutdown = asyncio.Event()
         self._local_grace = asyncio.Event()
+        # Runs executing in this process, by resolution public id: plugins' host calls are honoured only
+        # for a resolution that is running here (the identity the plugin host attached names it).
+        self._live_runs: dict[str, RunHandle] = {}
 
     # -- helpers --------------------------------------------------------------------------------------------
     @property
@@ -578,6 +581,7 @@ class TaskService:
             await self._admit(handle, semaphore)
         except ShuttingDown:
             raise ServiceError("internal", "instance is shutting down") from None
+        self._live_runs[handle.resolution.public_id] = handle
         task = asyncio.ensure_future(self._drive(handle, semaphore))
         self._track(task)
         if wait:
@@ -686,6 +690,8 @@ class TaskService:
             if env is not None:
                 await self._run_engine(handle, env)
         finally:
+            if self._live_runs.get(handle.resolution.public_id) is handle:
+                del self._live_runs[handle.resolution.public_id]
             if env is not None and env.resources is not None:
                 env.resources.release("template:" + handle.task.template_name)
             slots = self._slots()
@@ -730,6 +736,31 @@ class TaskService:
             self.coordinator.track_run(task)
         task.add_done_callback(_log_failure)
 
+    # -- plugins' host calls ------------------------------------------------------------------------------------------
+    def live_run(self, resolution_public_id: str) -> RunHandle | None:
+        """The run of this resolution executing in this process, if any."""
+        return self._live_runs.get(resolution_public_id)
+
+    async def extend_run_max(self, resolution_public_id: str, step_name: str) -> int:
+        """§6.8: a completed batch adds its step's try_count to the resolution's run_max.
+
+        Written to the row and to the live run's record: the run's own commits write `run_max` from that
+        record, so changing only the row would be undone by the next commit.
+        """
+        from utask.core.storage.queries import host_calls as hq
+
+        async with self.store.tx() as tx:
+            res = await self._resolution(tx, resolution_public_id)
+            step = res.steps.get(step_name)
+            if step is None:
+                raise not_found(f"step '{step_name}' not found in resolution")
+            amount = int(step.get("try_count") or 0)
+            row = await tx.fetchone(hq.INCREASE_RUN_MAX, {"id": res.id, "amount": amount})
+        live = self._live_runs.get(resolution_public_id)
+        if live is not None:
+            live.resolution.run_max += amount
+        return int(row["run_max"]) if row else res.run_max + amount
+
     # -- parents (§6.8) ------------------------------------------------------------------------------------------------
     async def _parent_to_resume(self, tx: Tx, task: TaskRecord) -> TaskRecord | None:
         if task.state not in (TS.DONE, TS.WONTFIX, TS.CANCELLED):
@@ -773,10 +804,6 @@ def _log_failure(task: asyncio.Future) -> None:
     exc = task.exception()
     if exc is not None and not isinstance(exc, ServiceError):
         log.error("background run failed", exc_info=exc)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 async def start_instance(

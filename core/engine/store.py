@@ -684,6 +684,7 @@ class RunWriter:
         self._pending_events: list[audit.Event] = []
         self._waiters: list[asyncio.Future] = []
         self._flusher: asyncio.Task | None = None
+        self._audit_heads: dict[str, tuple[int, bytes]] = {}  # last links this writer committed
         self.commits = 0  # transactions written (for benchmarks and tests)
         self.rows_written = 0
 
@@ -787,16 +788,30 @@ class RunWriter:
                 from_state=self._persisted_task_state, to_state=task.state, actor=self.actor,
                 instance_id=store.instance_id,
             ))
-        async with store.tx(pipeline=True) as tx:
-            # Task row, then resolution row, then its steps: the project's lock order.
-            if task_dirty:
-                await store.update_task_run_fields(tx, task, result=result_dirty)
-            if res_dirty:
-                await store.update_resolution(tx, res, next_retry="guarded" if nr_dirty else "keep")
-                if res_state_changed and res.state in _RETRY_COLLECTED:
-                    await tx.notify("retry")  # collectors.WAKE_RETRY (collectors imports this module)
-            await store.write_steps(tx, res, steps, list(steps))
-            await audit.append(tx, ev, store.keyring)
+        for attempt in (1, 2):
+            heads = dict(self._audit_heads)
+            try:
+                async with store.tx(pipeline=True) as tx:
+                    # Task row, then resolution row, then its steps: the project's lock order.
+                    if task_dirty:
+                        await store.update_task_run_fields(tx, task, result=result_dirty)
+                    if res_dirty:
+                        await store.update_resolution(tx, res, next_retry="guarded" if nr_dirty else "keep")
+                        if res_state_changed and res.state in _RETRY_COLLECTED:
+                            await tx.notify("retry")  # collectors.WAKE_RETRY (collectors imports this module)
+                    await store.write_steps(tx, res, steps, list(steps))
+                    await audit.append(tx, ev, store.keyring, heads)
+            except psycopg.errors.UniqueViolation:
+                # Someone else (an API action) extended the audit chain since our last commit.
+                self._audit_heads.clear()
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self._audit_heads.clear()
+                raise
+            self._audit_heads = heads
+            break
         self.commits += 1
         self.rows_written += len(steps)
         for name, state in step_states.items():

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 import pluggy
@@ -33,7 +34,8 @@ class _Pool:
     def __init__(self, host: PluginHost, entry: PluginEntry) -> None:
         self.host, self.entry = host, entry
         name = entry.plugin.name
-        self.limits = host.config.limits_for(name, _declared(entry))
+        self.limits = _with_settings(host.config.limits_for(name, _declared(entry)), entry,
+                                     host.plugin_settings.get(name))
         self.required = host.config.required_for() - set(host.skip_layers)
         self.current: Worker | None = None
         self.workers: set[Worker] = set()
@@ -89,6 +91,22 @@ def _declared(entry: PluginEntry) -> dict[str, Any]:
     return declared
 
 
+def _with_settings(limits: Any, entry: PluginEntry, given: dict[str, Any] | None) -> Any:
+    """The plugin's settings: its defaults < what the composition root passes (`plugin_settings`, e.g. the
+    `--scripts-path` flag) < the operator's `sandbox.plugins.<name>.settings`. Settings the profile names in
+    `readable_settings` are host paths: made absolute (the worker's cwd is not the server's) and readable."""
+    plugin = entry.plugin
+    settings = {**dict(getattr(plugin, "default_settings", None) or {}), **dict(given or {}), **limits.settings}
+    readable = list(limits.readable_paths)
+    for key in getattr(plugin.sandbox, "readable_settings", ()) or ():
+        value = settings.get(key)
+        if isinstance(value, str) and value:
+            settings[key] = os.path.abspath(value)
+            if settings[key] not in readable:
+                readable.append(settings[key])
+    return replace(limits, settings=settings, readable_paths=tuple(readable))
+
+
 def _module_dir(entry: PluginEntry) -> str | None:
     import sys
 
@@ -105,8 +123,11 @@ class PluginHost:
     """
 
     def __init__(self, config: SandboxConfig, entries: dict[str, PluginEntry], strict: bool = True,
-                 skip_layers: tuple[str, ...] = ()) -> None:
+                 skip_layers: tuple[str, ...] = (),
+                 plugin_settings: dict[str, dict[str, Any]] | None = None) -> None:
         self.config = config
+        # Server-side settings by plugin name (e.g. {"script": {"scripts_path": ...}} from `--scripts-path`).
+        self.plugin_settings = dict(plugin_settings or {})
         # For tests only: switch single layers off to show what each one stops by itself.
         self.skip_layers = tuple(skip_layers)
         self.entries = entries
@@ -119,10 +140,12 @@ class PluginHost:
     @classmethod
     def from_config(cls, sandbox_cfg: Any = None, *, modules: tuple[str, ...] | list[str] = (),
                     entry_points: bool = True, strict: bool = True,
-                    skip_layers: tuple[str, ...] = ()) -> PluginHost:
+                    skip_layers: tuple[str, ...] = (),
+                    plugin_settings: dict[str, dict[str, Any]] | None = None) -> PluginHost:
         config = parse_sandbox_config(sandbox_cfg)
         pm = build_manager(tuple(modules), entry_points=entry_points)
-        host = cls(config, action_plugins(pm), strict=strict, skip_layers=skip_layers)
+        host = cls(config, action_plugins(pm), strict=strict, skip_layers=skip_layers,
+                   plugin_settings=plugin_settings)
         host.plugin_manager = pm  # init plugins' hooks: pm.hook.utask_auth_providers(), ...
         return host
 
@@ -176,7 +199,8 @@ class PluginHost:
         for name, entry in sorted(self.entries.items()):
             pool = self.pools.get(name)
             layers = pool.hello.get("layers", {}) if pool else {}
-            limits = pool.limits if pool else self.config.limits_for(name, _declared(entry))
+            limits = pool.limits if pool else _with_settings(self.config.limits_for(name, _declared(entry)), entry,
+                                                             self.plugin_settings.get(name))
             rows.append({
                 "name": name, "version": entry.plugin.version, "distribution": entry.distribution,
                 "protocol": entry.plugin.protocol, "network": limits.network, "limits": limits.to_dict(),

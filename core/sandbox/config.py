@@ -9,7 +9,8 @@
 
 Extra keys accepted in `defaults` and `plugins.<name>`: `cpus` (CPU quota in CPUs, default: all of them),
 `max_parallel` (executions at once in one worker), `max_executions` (recycle a worker after that many),
-`writable_paths`, `readable_paths`. Stdlib only: the sandbox boot loads this package before confinement.
+`writable_paths`, `readable_paths`, and in `plugins.<name>` only `settings` (an object: the plugin's own
+server-side settings, e.g. `{"scripts_path": "/srv/scripts"}` for `script`). Stdlib only: the sandbox boot loads this package before confinement.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class SandboxLimits:
     max_executions: int = 1000
     writable_paths: tuple[str, ...] = ()
     readable_paths: tuple[str, ...] = ()
+    # The plugin's server-side settings (ActionPlugin.settings), resolved by the plugin host.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ class SandboxLimits:
             "max_file_size_mb": self.max_file_size_mb, "network": self.network, "cpus": self.cpus,
             "max_parallel": self.max_parallel, "max_executions": self.max_executions,
             "writable_paths": list(self.writable_paths), "readable_paths": list(self.readable_paths),
+            "settings": dict(self.settings),
         }
 
 
@@ -158,6 +162,10 @@ def _checked(raw: Any, where: str, strict: bool = True) -> dict[str, Any]:
             if not isinstance(value, list | tuple) or not all(isinstance(p, str) and os.path.isabs(p) for p in value):
                 raise SandboxConfigError(f"{where}.{key}: must be a list of absolute paths")
             out[key] = tuple(value)
+        elif key == "settings" and where.startswith("sandbox.plugins."):
+            if not isinstance(value, dict):
+                raise SandboxConfigError(f"{where}.settings: must be an object")
+            out["settings"] = dict(value)
         elif strict:
             raise SandboxConfigError(f"{where}: unknown key {key!r}")
     return out

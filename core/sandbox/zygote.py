@@ -415,7 +415,7 @@ def serve(policy: dict[str, Any], report: Any, proto_in: int, proto_out: int) ->
                                 f"{policy['protocol']}")
             _write_all(proto_out, protocol.frame(hello))
             os._exit(EXIT_REFUSED)
-        plugin = _runtime.load_plugin(policy["source"], policy["plugin"])
+        plugin = _runtime.load_plugin(policy["source"], policy["plugin"], policy["limits"].get("settings"))
         hello["plugin"] = plugin.describe()
     except Exception as err:
         import json

@@ -91,6 +91,7 @@ _weak_sig_cache: weakref.WeakKeyDictionary[Any, GoSig] = weakref.WeakKeyDictiona
 def signature_of(fn: Callable[..., Any]) -> GoSig:
     """The Go signature of a template function: Sprig's `fn.sig`/`fn.returns`, `__gosig__`, or
     all-`interface {}` parameters read from the Python signature."""
+    fn = getattr(fn, "__func__", fn)  # a bound method: its function carries the signature
     try:
         return _sig_cache[fn]
     except (KeyError, TypeError):
@@ -130,6 +131,13 @@ def signature_of(fn: Callable[..., Any]) -> GoSig:
 # --- the executor -----------------------------------------------------------------------------
 
 
+def register_signatures(funcs: dict[str, Callable[..., Any]]) -> None:
+    """Resolve the signatures of a long-lived function map once (the hot path is one dict lookup)."""
+    for fn in funcs.values():
+        with contextlib.suppress(TypeError):
+            _sig_cache[fn] = signature_of(fn)
+
+
 def _norm_type(t: str) -> str:
     # Sprig's registry spells `interface{}`; Go's messages print `interface {}`
     return t.replace("interface{}", "interface {}")
@@ -141,6 +149,9 @@ def _from_sprig_sig(sig: tuple[str, ...], returns: Any = None) -> GoSig:
     if sig and sig[-1].startswith("..."):
         return GoSig(tuple(_norm_type(t) for t in sig[:-1]), _norm_type(sig[-1][3:]), result)
     return GoSig(tuple(_norm_type(t) for t in sig), None, result)
+
+
+register_signatures(_b.BUILTINS)
 
 
 class State:
@@ -396,8 +407,9 @@ class State:
     ) -> Any:
         n = len(ident)
         for i in range(n - 1):
+            from_map = isinstance(receiver, dict)
             receiver = self.eval_field(ident[i], node, None, _FINAL_MISSING, receiver, boxed)
-            boxed = True
+            boxed = from_map  # a map element is an interface {}; a method result has its own type
         return self.eval_field(ident[n - 1], node, args, final, receiver, boxed)
 
     def eval_field(
@@ -415,6 +427,19 @@ class State:
             m = time_method(receiver, name)
             if m is not None:
                 return self.eval_call(self.dot_now, False, m, False, node, name, args, final)
+        go_field = getattr(receiver, "__go_field__", None)
+        if go_field is not None:
+            # Go values with methods or fields (Sprig's *semver.Version, certificates)
+            try:
+                member = go_field(name)
+            except AttributeError:
+                pass
+            else:
+                if callable(member):
+                    return self.eval_call(self.dot_now, False, member, False, node, name, args, final)
+                if (args is not None and len(args) > 1) or final is not _FINAL_MISSING:
+                    self.errorf(f"{name} has arguments but cannot be invoked as function")
+                return member
         typ = INTERFACE if boxed else go_type_name(receiver)
         self.errorf(f"can't evaluate field {name} in type {typ}")
         raise AssertionError
@@ -451,12 +476,10 @@ class State:
     ) -> Any:
         args = args[1:] if args is not None else []
         nargs = len(args)
-        sig = getattr(fn, "__gosig__", None) if not hasattr(fn, "sig") else None
-        if sig is None:
-            try:
-                sig = _sig_cache[fn]
-            except (KeyError, TypeError):
-                sig = signature_of(fn)
+        try:
+            sig = _sig_cache[fn]  # builtins and the shared function map are registered up front
+        except (KeyError, TypeError):
+            sig = signature_of(fn)
         params = sig.params
         variadic = sig.variadic
         has_final = final is not _FINAL_MISSING

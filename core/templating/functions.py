@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .executor import register_signatures
 from .utask_funcs import STATIC_FUNCS
 
 
@@ -25,3 +26,4 @@ def default_funcs() -> dict[str, Callable[..., Any]]:
 
 
 FUNCS: dict[str, Callable[..., Any]] = default_funcs()
+register_signatures(FUNCS)

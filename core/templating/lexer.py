@@ -135,9 +135,16 @@ class Lexer:
         self.pos = 0
         self.items: list[Item] = []
         self.paren_depth = 0
+        self._lp = 0  # position up to which newlines are counted in _line
+        self._line = 1
 
     # --- helpers -------------------------------------------------------------------------------
     def line_at(self, pos: int) -> int:
+        # items come in increasing positions: count newlines incrementally (linear, not quadratic)
+        if pos >= self._lp:
+            self._line += self.input.count("\n", self._lp, pos)
+            self._lp = pos
+            return self._line
         return 1 + self.input.count("\n", 0, pos)
 
     def emit(self, typ: T) -> None:

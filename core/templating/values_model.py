@@ -112,6 +112,9 @@ def go_type_name(v: Any) -> str:
         return "[]uint8"
     if isinstance(v, _dt.datetime):
         return "time.Time"
+    go_type = getattr(v, "go_type", None)
+    if isinstance(go_type, str):
+        return go_type  # a value that names its Go type (Sprig's *semver.Version)
     if callable(v):
         return "func(...) interface {}"
     return type(v).__name__

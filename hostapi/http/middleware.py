@@ -20,11 +20,8 @@ CORS_HEADERS = [
     (b"access-control-expose-headers", b"Content-Type"),
 ]
 
-# µTask adds the headers on its API router only: not on /metrics, not on the dashboard.
-_NO_CORS_PREFIXES = ("/metrics", "/ui/", "/ui")
-
-
 def wants_cors(path: str) -> bool:
+    """µTask adds the headers on its API router only: not on /metrics, not on the dashboard (/ui)."""
     return not (path == "/metrics" or path == "/ui" or path.startswith("/ui/") or path.startswith("/metrics/"))
 
 

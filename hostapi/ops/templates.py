@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from utask.core.engine.service import decode_template
-from utask.core.engine.store import Store, dumps
+from utask.core.engine.store import Store
 from utask.core.storage.queries import api_templates as q
 
 from .. import views
@@ -86,37 +85,13 @@ def get_function(registry: Any, name: str) -> dict:
     return fn
 
 
-def _jsonb(value: Any) -> Jsonb:
-    return Jsonb(value, dumps=lambda o: dumps(o))
-
-
-def template_row(tpl: Any) -> dict[str, Any]:
-    """A TaskTemplate as the columns of `task_template` (µTask's JSON of each part)."""
-    data = tpl.to_json()
-    return {
-        "name": tpl.name, "description": tpl.description, "long_description": tpl.long_description,
-        "doc_link": tpl.doc_link, "inputs": _jsonb(data.get("inputs") or []),
-        "resolver_inputs": _jsonb(data.get("resolver_inputs") or []),
-        "steps": _jsonb(data.get("steps") or {}), "variables": _jsonb(data.get("variables")),
-        "allowed_resolver_groups": _jsonb(tpl.allowed_resolver_groups),
-        "allowed_resolver_usernames": _jsonb(tpl.allowed_resolver_usernames),
-        "allow_all_resolver_usernames": tpl.allow_all_resolver_usernames, "auto_runnable": tpl.auto_runnable,
-        "blocked": tpl.blocked, "hidden": tpl.hidden, "result_format": _jsonb(tpl.result_format),
-        "title_format": tpl.title_format, "retry_max": tpl.retry_max,
-        "allow_task_start_over": tpl.allow_task_start_over,
-        "base_configurations": _jsonb(tpl.base_configurations or {}), "tags": _jsonb(tpl.tags),
-    }
-
-
 async def upsert_templates(store: Store, templates: list[Any]) -> dict[str, int]:
     """Publish parsed templates (µTask does it at start-up); returns name → row id."""
+    from utask.core.engine.template_sync import upsert_templates as upsert
+
     from .tasks import _TEMPLATES
 
-    ids: dict[str, int] = {}
-    async with store.tx() as tx:
-        for tpl in templates:
-            row = await tx.fetchone(q.UPSERT_TEMPLATE, template_row(tpl))
-            ids[tpl.name] = row["id"]
+    ids = await upsert(store, templates)
     # The xmin check would catch the change anyway; dropping the entries frees the old objects now.
     for key in [k for k in _TEMPLATES if k[0] == store.url]:
         _TEMPLATES.pop(key, None)

@@ -55,11 +55,13 @@ def action_plugins(pm: pluggy.PluginManager) -> list[ActionPlugin]:
     return [p for batch in pm.hook.utask_action_plugins() for p in (batch or [])]
 
 
-def load_plugin(source: dict[str, Any], name: str) -> ActionPlugin:
+def load_plugin(source: dict[str, Any], name: str, settings: dict[str, Any] | None = None) -> ActionPlugin:
     pm = plugin_manager()
     load_source(pm, source)
     for plugin in action_plugins(pm):
         if plugin.name == name:
+            # The server's settings for this plugin (already merged with its defaults by the host).
+            plugin.settings = dict(plugin.default_settings) | dict(settings or {})
             return plugin
     raise LookupError(f"plugin source {source} provides no action plugin named {name!r}")
 
@@ -115,6 +117,7 @@ def handle(plugin: ActionPlugin, request: dict[str, Any], transport: Transport |
             scratch_dir=scratch,
             context=request.get("context"),
             identity=identity,
+            settings=plugin.settings,
             host=HostCalls(transport),
             logger=logger,
         )

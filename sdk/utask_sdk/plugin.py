@@ -26,12 +26,16 @@ class SandboxProfile:
     readable_paths: host paths it must read besides the system and its own code.
     limits: defaults for `timeout`, `memory_mb`, `cpu_seconds`, `max_processes`, `max_open_files`,
     `max_file_size_mb` (same names and units as the `sandbox` section of utask-cfg).
+    readable_settings: names of plugin settings (`ActionPlugin.settings`) whose values are host paths the
+    plugin must read (and execute from); the server makes them absolute and adds them to the readable paths,
+    e.g. the `script` plugin's `scripts_path`.
     """
 
     network: bool = False
     writable_paths: tuple[str, ...] = ()
     readable_paths: tuple[str, ...] = ()
     limits: dict[str, Any] = field(default_factory=dict)
+    readable_settings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -39,6 +43,7 @@ class SandboxProfile:
             "writable_paths": list(self.writable_paths),
             "readable_paths": list(self.readable_paths),
             "limits": dict(self.limits),
+            "readable_settings": list(self.readable_settings),
         }
 
 
@@ -53,7 +58,11 @@ class ActionPlugin:
     - `resources(config)`: resource labels the step holds while it runs (e.g. `["socket", "url:host"]`);
     - `context(step_name)`: a dict whose string fields are templates the engine renders before execution
       (available as `ctx.context`);
-    - `sandbox`: a `SandboxProfile`.
+    - `sandbox`: a `SandboxProfile`;
+    - `default_settings`: the plugin's server-side settings when the operator gives none. The server hands
+      the resolved settings (defaults < `PluginHost(plugin_settings=...)`, e.g. from command-line flags <
+      `sandbox.plugins.<name>.settings` of utask-cfg) to the worker: `self.settings` in every operation and
+      `ctx.settings` in `execute`.
     """
 
     name: ClassVar[str] = ""
@@ -61,6 +70,9 @@ class ActionPlugin:
     config_model: ClassVar[type | None] = None
     sandbox: ClassVar[SandboxProfile] = SandboxProfile()
     metadata_schema: ClassVar[dict[str, Any] | None] = None
+    default_settings: ClassVar[dict[str, Any]] = {}
+    # Set on the instance by the worker when it loads the plugin (see `default_settings`).
+    settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance, never mutated
     # The protocol this plugin was built against; the server refuses a different major version.
     protocol: ClassVar[str] = PROTOCOL_VERSION
 

@@ -148,3 +148,33 @@ def test_key_rotation_keeps_the_chain_valid(db_url, keyring):
     assert arun(rotate()) == 2  # the two events with details
     newest = KeyRing.from_values([KEY_2])
     assert _verify(db_url, newest, task).ok
+
+
+def test_run_writer_chain_survives_events_appended_by_others(db_url, keyring):
+    """The writer remembers its last link; an API event in between makes it re-read the head."""
+    from utask.core.engine.store import RunWriter
+
+    from tests.engine.test_persistence_store import _new_task_and_resolution, _tpl_id
+
+    tpl = _tpl_id(db_url)
+
+    async def go():
+        store = Store(db_url, keyring)
+        try:
+            task, res = await _new_task_and_resolution(store, tpl, n_steps=3)
+            writer = RunWriter(store, res, task)
+            steps = dict(res.steps)
+            for i, name in enumerate(["s0", "s1", "s2"]):
+                steps[name] = dict(steps[name], state="DONE")
+                await writer.commit({name: steps[name]})
+                if i == 0:
+                    async with store.tx() as tx:  # e.g. a comment-worthy manual action through the API
+                        await audit.append(tx, [Event(kind=audit.MANUAL, task_public_id=task.public_id,
+                                                      actor="admin", details={"action": "x"})], keyring)
+            async with store.tx() as tx:
+                return await audit.verify_chain(tx, task.public_id, keyring)
+        finally:
+            await store.close()
+
+    result = arun(go())
+    assert result.ok and result.events == 4

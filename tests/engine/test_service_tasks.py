@@ -345,3 +345,56 @@ def test_start_instance_runs_new_tasks_end_to_end(db_url, keyring):
 
     took = arun(go())
     assert took < 8  # the polling fallback alone would be at 10 s
+
+
+def test_run_blocks_a_task_its_changed_template_no_longer_accepts(db_url, keyring):
+    """§6.3 step 5: inputs re-validated at run start; a failure holds task and resolution for a human."""
+    tpl = insert_template(db_url, inputs=[{"name": "a", "description": "a"}])
+
+    async def go(s):
+        t = await s.create_task(ADMIN, tpl, {"a": "x"})
+        sql(db_url, "UPDATE task_template SET inputs = %s WHERE name = %s",
+            ('[{"name": "a", "description": "a"}, {"name": "b", "description": "new"}]', tpl))
+        assert await s.run(t.resolution_public_id) is None
+        row = sql(db_url, "SELECT r.state, t.state FROM resolution r JOIN task t ON t.id = r.id_task "
+                  "WHERE t.public_id = %s", (t.public_id,))
+        assert row == [("BLOCKED_TOCHECK", "BLOCKED")]
+
+    arun(_with_service(db_url, keyring, go))
+
+
+def test_manual_run_returns_the_refusal_and_comments(db_url, keyring):
+    tpl = insert_template(db_url)
+
+    async def go(s):
+        t = await s.create_task(ADMIN, tpl, {})
+        sql(db_url, "UPDATE resolution SET state = 'DONE' WHERE public_id = %s", (t.resolution_public_id,))
+        with pytest.raises(ServiceError) as info:
+            await s.run_manual(OWNER, t.resolution_public_id)
+        assert str(info.value) == "Can't run resolution: already done"
+        with pytest.raises(ServiceError) as info:
+            await s.run_manual(USER, t.resolution_public_id)
+        assert str(info.value) == "You are not allowed to resolve this task"
+        comments = sql(db_url, "SELECT c.content FROM task_comment c JOIN task t ON t.id = c.id_task "
+                       "WHERE t.public_id = %s", (t.public_id,))
+        assert comments == [("manually ran resolution",)]
+
+    arun(_with_service(db_url, keyring, go))
+
+
+def test_title_and_tags_are_rendered(db_url, keyring):
+    try:
+        from utask.core.templating import Values  # noqa: F401
+    except ImportError:
+        pytest.skip("templating not available")
+    tpl = insert_template(db_url, inputs=INPUTS, title_format="Hello {{.input.name}} {{.input.opt}}",
+                          tags={"who": "{{.input.name}}"})
+
+    async def go(s):
+        t = await s.create_task(ADMIN, tpl, {"name": "x", "extra": "y"})
+        # At creation the title sees the raw input (no defaults): µTask's quirk (§2.5).
+        assert t.title == "Hello x <no value>" and t.tags == {"who": "x"}
+        await s.run(t.resolution_public_id)  # no engine: the initialisation re-renders with defaults
+        assert sql(db_url, "SELECT title FROM task WHERE public_id = %s", (t.public_id,)) == [("Hello x dflt",)]
+
+    arun(_with_service(db_url, keyring, go))

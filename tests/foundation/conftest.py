@@ -54,3 +54,14 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+HELLO_WORLD = Path(__file__).parents[2] / "templates" / "hello-world.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A working directory holding `./templates` with the hello-world example, as a deployer's folder would."""
+    (tmp_path / "work" / "templates").mkdir(parents=True)
+    (tmp_path / "work" / "templates" / HELLO_WORLD.name).write_bytes(HELLO_WORLD.read_bytes())
+    return tmp_path / "work"

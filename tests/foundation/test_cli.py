@@ -35,11 +35,12 @@ def wait_for_ping(proc: subprocess.Popen, port: int, timeout: float = 60) -> htt
     pytest.fail(f"no answer on port {port} within {timeout}s")
 
 
-def test_bare_utask_serves_an_empty_database_configured_by_env(fresh_database, port) -> None:
+def test_bare_utask_serves_an_empty_database_configured_by_env(fresh_database, port, workdir) -> None:
     """A bare `utask` (as the Go binary) with µTask's env configuration: migrates, then answers ping."""
     url = fresh_database()
     env = clean_environ(**utask_env(url), SERVER_PORT=str(port), LOGS_FORMAT="json", REGION="eu")
-    proc = subprocess.Popen([UTASK_BIN], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([UTASK_BIN], env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         r = wait_for_ping(proc, port)
         assert r.text == "pong" and r.headers["content-type"].startswith("text/plain")
@@ -134,11 +135,12 @@ def test_bad_start_as_a_process(args: list[str], env: dict[str, str], text: str)
 
 
 
-def test_port_in_use_is_one_line(fresh_database, monkeypatch, capsys, restore_logging) -> None:
+def test_port_in_use_is_one_line(fresh_database, monkeypatch, capsys, restore_logging, workdir) -> None:
     import socket
 
     for k, v in utask_env(fresh_database()).items():
         monkeypatch.setenv(k, v)
+    monkeypatch.chdir(workdir)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

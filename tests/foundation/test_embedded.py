@@ -37,20 +37,20 @@ def test_embedded_postgres_keeps_data_across_restarts(tmp_path: Path) -> None:
     assert not (tmp_path / "pg").exists()
 
 
-def test_serve_without_configuration_uses_the_embedded_default(tmp_path: Path, port: int) -> None:
+def test_serve_without_configuration_uses_the_embedded_default(tmp_path: Path, port: int, workdir: Path) -> None:
     """What `make run` does: no configuration at all; twice, to prove data and key survive a restart."""
     env = clean_environ(UTASK_DATA_DIR=str(tmp_path / "data"))
     key_file = tmp_path / "data" / "encryption-key.json"
     server = EmbeddedPostgres(tmp_path / "data" / "postgres")
     try:
-        keys = []
+        keys, marks = [], []
         for _ in range(2):
-            proc = subprocess.Popen([UTASK_BIN, "serve", "--http-port", str(port)], env=env,
+            proc = subprocess.Popen([UTASK_BIN, "serve", "--http-port", str(port)], env=env, cwd=workdir,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
                 assert wait_for_ping(proc, port, timeout=90).text == "pong"
                 with psycopg.connect(server.url("utask")) as conn:
-                    conn.execute("INSERT INTO runner_instance DEFAULT VALUES")
+                    marks.append(conn.execute("INSERT INTO runner_instance DEFAULT VALUES RETURNING id").fetchone()[0])
                     conn.commit()
             finally:
                 proc.send_signal(signal.SIGTERM)
@@ -63,6 +63,7 @@ def test_serve_without_configuration_uses_the_embedded_default(tmp_path: Path, p
         assert keys[0] == keys[1]
         server.start()
         with psycopg.connect(server.url("utask")) as conn:
-            assert conn.execute("SELECT count(*) FROM runner_instance").fetchone()[0] == 2
+            kept = conn.execute("SELECT id FROM runner_instance WHERE id = ANY(%s)", (marks,)).fetchall()
+            assert sorted(r[0] for r in kept) == sorted(marks)  # what each run wrote is still there
     finally:
         server.remove()

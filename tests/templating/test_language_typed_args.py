@@ -14,7 +14,7 @@ from .go_oracle import GoOracle
 
 pytestmark = [
     pytest.mark.oracle,
-    pytest.mark.skipif(not {"upper", "repeat", "add"} <= set(FUNCS), reason="Sprig is not available yet"),
+    pytest.mark.skipif(not {"upper", "repeat", "add", "semver"} <= set(FUNCS), reason="Sprig is not available yet"),
 ]
 
 CASES = [
@@ -57,6 +57,14 @@ CASES = [
     "{{ wrap 5 \"hello world\" }} {{ wrap \"5\" \"x\" }}",
     "{{ printf \"%s\" (upper .s) | lower }}",
     "{{ trim (printf \"  %s  \" .s) }}",
+    # methods of Go values returned by Sprig (*semver.Version)
+    "{{ (semver \"1.2.3\").Major }} {{ (semver \"1.2.3-beta\").Prerelease }}",
+    "{{ $v := semver \"1.2.3\" }}{{ $v.IncMinor }} {{ $v.Compare (semver \"1.3.0\") }}",
+    "{{ (semver \"1.2.3\").LessThan (semver \"2.0.0\") }}",
+    "{{ (semver \"1.2.3\").Nope }}",
+    "{{ (semver \"1.2.3\").Major 1 }}",
+    "{{ (semver \"1.2.3\").Compare }}",
+    "{{ printf \"%T %v\" (semver \"1.2.3\") (semver \"1.2.3\") }}",
 ]
 
 

@@ -1,0 +1,126 @@
+"""The composition root of `utask serve`: plugin host, templates, engine, collectors and REST API in one process.
+
+Start-up order (reference §9.6, adapted): plugin host (workers confined and handshaken) → functions →
+templates (validated against the plugins, then published to the database) → task service and this
+instance's collectors → the REST API on the app. Any failure stops start-up with one line
+(`ServerStartError`); `Runtime.stop()` undoes what was started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+log = logging.getLogger("utask.server")
+
+
+class ServerStartError(Exception):
+    """A start-up failure worth one line to the operator (not a traceback)."""
+
+
+@dataclass
+class Runtime:
+    """What `utask serve` runs beside the HTTP server; built by `Runtime.start`."""
+
+    settings: Any
+    options: Any
+    host: Any = None
+    store: Any = None
+    tasks: Any = None
+    coordinator: Any = None
+    functions: Any = None
+    templates: list[Any] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Any, options: Any) -> Runtime:
+        runtime = cls(settings, options)
+        try:
+            await runtime._start()
+        except BaseException:
+            await runtime.stop()
+            raise
+        return runtime
+
+    async def _start(self) -> None:
+        from utask.core.engine import PluginHostExecutor
+        from utask.core.engine.service import TaskService, start_instance
+        from utask.core.engine.store import Store
+        from utask.core.plugins import PluginHost
+        from utask.core.plugins.host import PluginRefusedError
+
+        settings, options = self.settings, self.options
+        try:
+            self.host = PluginHost.from_config(settings.utask.sandbox or None)
+            await self.host.start()
+        except PluginRefusedError as exc:
+            raise ServerStartError(f"plugins refused: {exc}") from None
+        log.info("plugins ready: %s", ", ".join(sorted(self.host.action_types())) or "none")
+
+        self.functions = self._load_functions()
+        self.templates = await self._load_templates()
+
+        self.store = Store(settings.database_url, settings.keyring,
+                           pool_size=max(2, min(settings.utask.database_config.max_open_conns, 20)),
+                           compression=settings.utask.steps_compression_algorithm)
+        from utask.core.engine.template_sync import publish_templates
+
+        report = await publish_templates(self.store, self.templates)
+        log.info("templates published: %d (removed %d, archived %d)", len(report.ids), len(report.deleted),
+                 len(report.archived))
+
+        self.tasks = TaskService(self.store, region=options.region)
+        self.coordinator = await start_instance(
+            self.tasks, settings, executor=PluginHostExecutor(self.host), functions=self.functions,
+            maintenance_mode=options.maintenance_mode)
+
+    def _load_functions(self) -> Any:
+        from utask.core.templates import load_functions
+
+        try:
+            return load_functions(self.options.functions_path)
+        except (OSError, ValueError) as exc:
+            raise ServerStartError(f"failed to load functions: {exc}") from None
+
+    async def _load_templates(self) -> list[Any]:
+        from utask.core.templates import load_templates, validate_template
+        from utask.core.templates.catalogs import PluginHostCatalog
+
+        loaded = []
+        for directory in self.options.templates_paths:
+            try:
+                loaded += load_templates(directory)
+            except FileNotFoundError:
+                raise ServerStartError(f"templates folder {directory!r} not found") from None
+            except (OSError, ValueError) as exc:
+                raise ServerStartError(f"failed to load templates from {directory!r}: {exc}") from None
+        templates = [item.template for item in loaded]
+        catalog = await PluginHostCatalog.build(self.host, templates, self.functions)
+        for item in loaded:
+            try:
+                validate_template(item.template, actions=catalog, functions=self.functions,
+                                  known_templates={t.name for t in templates})
+            except ValueError as exc:
+                raise ServerStartError(f"failed to create template '{item.template.name}': {exc}") from None
+        return templates
+
+    def mount_api(self, app: FastAPI, database: Any) -> None:
+        from .api import Services, build_api
+
+        build_api(app, Services(settings=self.settings, store=self.store, tasks=self.tasks,
+                                functions=self.functions, database=database,
+                                plugin_manager=getattr(self.host, "plugin_manager", None),
+                                maintenance_mode=self.options.maintenance_mode))
+
+    async def stop(self) -> None:
+        if self.coordinator is not None:
+            await self.coordinator.shutdown()
+            self.coordinator = None
+        if self.host is not None:
+            await self.host.stop()
+            self.host = None
+        if self.store is not None:
+            await self.store.close()
+            self.store = None

@@ -1,0 +1,1 @@
+from tests.foundation.conftest import port, workdir  # noqa: F401  (shared fixtures)
