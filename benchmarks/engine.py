@@ -123,9 +123,10 @@ async def _resolve(runtime: Any, template: str) -> tuple[float, Any]:
     admin = Caller("admin", [], is_admin=True)
     task = await runtime.tasks.create_task(admin, template, {})
     res = await runtime.tasks.create_resolution(admin, task.public_id)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     handle = await runtime.tasks.run(res.public_id, wait=True)
     elapsed = time.perf_counter() - t0
+    handle.server_cpu = time.process_time() - c0  # the engine's own CPU: what the load barely moves
     state = getattr(handle.outcome, "state", None)
     assert str(state).endswith("DONE"), f"{template}: run ended {state}"
     return elapsed, handle
@@ -166,26 +167,30 @@ async def _engine_figures(url: str, key: str, folder: Path, big: int, repeat: in
     out = []
     try:
         await _resolve(runtime, "bench-chain")  # warm-up: pools, template cache, worker
-        loads, chain, commits = [], [], 0
+        loads, chain, commits, cpu = [], [], 0, []
         for _ in range(repeat):
             elapsed, handle = await _resolve(runtime, "bench-chain")
             chain.append(elapsed)
+            cpu.append(handle.server_cpu / 40 * 1000)
             commits = handle.writer.commits if handle.writer else None
             loads.append(_load())
         echo_ms = await _warm_echo_ms(runtime)
         out.append({"figure": "engine_chain_40_steps_seconds", **_stats(chain), "goal": 0.4,
                     "per_step_ms": round(statistics.median(chain) / 40 * 1000, 2), "commits": commits,
+                    "server_cpu_ms_per_step": round(statistics.median(cpu), 3),
                     "baseline": "40 x warm sandboxed echo round trip (no engine, no database)",
                     "baseline_seconds": round(40 * echo_ms / 1000, 3), "load_average": loads})
 
-        loads, rates = [], []
+        loads, rates, cpu = [], [], []
         for _ in range(repeat):
             elapsed, handle = await _resolve(runtime, "bench-foreach-1000")
             rates.append(1000 / elapsed)
+            cpu.append(handle.server_cpu)
             loads.append(_load())
         host_rate = await _host_parallel(runtime, 1000)
         out.append({"figure": "engine_foreach_1000_steps_per_s", **_stats(rates, 1), "goal": 1000,
                     "commits": handle.writer.commits if handle.writer else None,
+                    "server_cpu_ms_per_step": round(statistics.median(cpu), 3),
                     "baseline": "plugin host alone, 1,000 echoes in flight together (no engine, no database)",
                     "baseline_per_s": round(host_rate, 1), "load_average": loads})
 
@@ -283,9 +288,10 @@ def _idle_rss(url: str, key: str, folder: Path) -> dict[str, Any]:
                 "CFG_UTASK_CFG": json.dumps({"admin_usernames": ["admin"], "application_name": "bench"}),
                 "CFG_ENCRYPTION_KEY": key, "CFG_BASIC_AUTH": json.dumps({"admin": "1234"})})
     utask = str(Path(sys.executable).with_name("utask"))
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - not a pipe: nobody reads it while the server runs
     proc = subprocess.Popen([utask, "serve", "--http-host", "127.0.0.1", "--http-port", str(port),
                              "--templates-path", str(folder)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=errors, text=True)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -294,7 +300,8 @@ def _idle_rss(url: str, key: str, folder: Path) -> dict[str, Any]:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("utask serve did not start: " + (proc.stderr.read() if proc.stderr else ""))
+                    errors.seek(0)
+                    raise RuntimeError("utask serve did not start: " + errors.read()) from None
                 time.sleep(0.1)
         time.sleep(3)  # idle: start-up done, collectors asleep
         samples = []
@@ -310,10 +317,11 @@ def _idle_rss(url: str, key: str, folder: Path) -> dict[str, Any]:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate()
+            proc.wait()
+        errors.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,7 +53,10 @@ class Runtime:
 
         settings, options = self.settings, self.options
         try:
-            self.host = PluginHost.from_config(settings.utask.sandbox or None)
+            # `--scripts-path` is the script plugin's `scripts_path` setting (utask-cfg's
+            # sandbox.plugins.script.settings wins); the host makes it absolute and readable in its sandbox.
+            self.host = PluginHost.from_config(settings.utask.sandbox or None, plugin_settings={
+                "script": {"scripts_path": getattr(options, "scripts_path", None) or "./scripts"}})
             await self.host.start()
         except PluginRefusedError as exc:
             raise ServerStartError(f"plugins refused: {exc}") from None
@@ -71,10 +74,30 @@ class Runtime:
         log.info("templates published: %d (removed %d, archived %d)", len(report.ids), len(report.deleted),
                  len(report.archived))
 
+        from utask.core.engine.host_calls import purge_expired_cache
+
+        try:  # µTask attempts it too (too early, so it only logs a warning there, §10.13)
+            log.info("expired cache entries purged: %d", await purge_expired_cache(self.store))
+        except Exception as exc:  # noqa: BLE001 - a cache purge must not stop the server
+            log.warning("expired cache entries not purged: %s", exc)
+
         self.tasks = TaskService(self.store, region=options.region)
+        host_calls = self._host_calls()
         self.coordinator = await start_instance(
-            self.tasks, settings, executor=PluginHostExecutor(self.host), functions=self.functions,
-            maintenance_mode=options.maintenance_mode)
+            self.tasks, settings, executor=PluginHostExecutor(self.host, host_calls=host_calls),
+            functions=self.functions, maintenance_mode=options.maintenance_mode)
+
+    def _host_calls(self) -> Any:
+        """The plugins' host calls (subtask, batch, callback, cache), run as each task's requester."""
+        from utask.core.engine.host_calls import HostCalls
+
+        cfg = self.settings.utask
+        admins, admin_groups = frozenset(cfg.admin_usernames or ()), frozenset(cfg.admin_groups or ())
+
+        def is_admin(username: str, groups: Any) -> bool:
+            return username in admins or bool(admin_groups & set(groups or ()))
+
+        return HostCalls(self.tasks, callback=getattr(self.settings, "callback", None), is_admin=is_admin)
 
     def _load_functions(self) -> Any:
         from utask.core.templates import load_functions
@@ -97,7 +120,10 @@ class Runtime:
             except (OSError, ValueError) as exc:
                 raise ServerStartError(f"failed to load templates from {directory!r}: {exc}") from None
         templates = [item.template for item in loaded]
-        catalog = await PluginHostCatalog.build(self.host, templates, self.functions)
+        from utask.core.engine.host_calls import KnownTemplatesHost
+
+        # subtask/batch check the templates they name against the ones being loaded (§10.3, §10.4).
+        catalog = await PluginHostCatalog.build(KnownTemplatesHost(self.host), templates, self.functions)
         for item in loaded:
             try:
                 validate_template(item.template, actions=catalog, functions=self.functions,

@@ -783,6 +783,8 @@ class TaskService:
 
     async def wake_parent(self, task: TaskRecord) -> bool:
         """At the end of every run: bring the parent's next_retry to now so the retry collector resumes it."""
+        if task.state not in (TS.DONE, TS.WONTFIX, TS.CANCELLED) or not (task.tags or {}).get(PARENT_TAG):
+            return False  # what `_parent_to_resume` answers first, without a transaction (most runs)
         async with self.store.tx() as tx:
             parent = await self._parent_to_resume(tx, task)
             if parent is None:

@@ -42,14 +42,38 @@ class _Pool:
         self.lock = asyncio.Lock()
         self.slots = asyncio.Semaphore(self.limits.max_parallel)
         self.hello: dict[str, Any] = {}
+        # Recycling after `max_executions` is foreseeable: the successor is spawned in the background a
+        # little before (a cold confined spawn costs 100+ ms, during which every execution of the plugin
+        # used to wait), then takes over exactly when the current worker retires, as before. Only for
+        # limits worth it (small test limits keep the plain spawn-on-demand).
+        limit = self.limits.max_executions
+        margin = max(self.limits.max_parallel, limit // 10)
+        self.prestart_at = limit - margin if limit >= 100 and margin < limit else None
+        self.successor: asyncio.Task | None = None
 
     async def worker(self) -> Worker:
         async with self.lock:
             # The pool's semaphore already caps executions in flight at max_parallel: a worker is replaced
             # only once it is retiring (timeout, OOM, crash, N executions) or dead.
-            if self.current is None or self.current.dead or self.current.retiring:
-                self.current = await self._start()
-            return self.current
+            current = self.current
+            if current is None or current.dead or current.retiring:
+                self.current = current = await self._next()
+            elif (self.successor is None and self.prestart_at is not None
+                  and current.executions >= self.prestart_at):
+                self.successor = asyncio.get_running_loop().create_task(self._start())
+            return current
+
+    async def _next(self) -> Worker:
+        """The successor spawned ahead of time if it started fine, else a worker spawned now."""
+        successor, self.successor = self.successor, None
+        if successor is not None and not successor.cancelled():
+            try:
+                worker = await successor
+            except Exception:  # noqa: BLE001 - spawning again reports the failure as it always did
+                worker = None
+            if worker is not None and not worker.dead and not worker.retiring:
+                return worker
+        return await self._start()
 
     async def _start(self) -> Worker:
         entry = self.entry
@@ -74,6 +98,10 @@ class _Pool:
         self.workers.discard(worker)
 
     async def stop(self) -> None:
+        successor, self.successor = self.successor, None
+        if successor is not None:  # still starting: its own start tears it down; started: in self.workers
+            successor.cancel()
+            await asyncio.gather(successor, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in list(self.workers)), return_exceptions=True)
         self.workers.clear()
         self.current = None

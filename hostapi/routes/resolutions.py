@@ -130,3 +130,17 @@ async def update_step_state(request: Request, id: str, stepName: str) -> Respons
                                 request.state)
     return respond(request, 204)
 
+
+
+@api.post("/resolution/{id}/step/{stepName}/input", dependencies=WRITE, name="answerInputStep",
+          summary="Answer a waiting manual-input step (input action) and resume the resolution")
+async def answer_input_step(request: Request, id: str, stepName: str) -> Response:  # noqa: A002, N803
+    from ..ops import inputs as input_ops
+
+    metadata(request, resolution_id=id, step_name=stepName)
+    check_uuid(id, "resolution")
+    data = decode(await read_raw(request, request.app.state.max_body_bytes))
+    if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
+        raise BadRequest('error parsing request body: expected {"values": {...}}')
+    out = await input_ops.answer(services(request), request.state.caller, id, stepName, data["values"])
+    return respond(request, 200, out)

@@ -73,9 +73,10 @@ class Context:
     scratch_dir: str = ""
     context: dict[str, Any] | None = None  # the rendered `ActionPlugin.context(step_name)`
     identity: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)  # the server's settings for this plugin
     host: HostCalls = field(default_factory=lambda: HostCalls(None))
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("utask.plugin"))
+    # The server's settings for this plugin (`ActionPlugin.settings`); last, so positions stay compatible.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class StepLogHandler(logging.Handler):

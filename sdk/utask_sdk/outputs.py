@@ -117,7 +117,7 @@ def decode_result(line: str) -> Any:
     try:
         value = json.loads(line, parse_float=_float64, parse_int=_float64, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
-        raise ValueError(_go_json_error(line, err)) from None
+        raise ValueError(json_error_text(line, err)) from None
     if value is not None and not isinstance(value, dict):
         raise ValueError(f"json: cannot unmarshal {_json_kind(value)} into Go value of type map[string]interface {{}}")
     return value
@@ -141,11 +141,21 @@ def _json_kind(value: Any) -> str:
     return "number"
 
 
-def _go_json_error(doc: str, err: json.JSONDecodeError) -> str:
+def json_error_text(doc: str, err: json.JSONDecodeError) -> str:
+    """Go's encoding/json text for the common syntax errors (Python's decoder reports them otherwise)."""
     pos = err.pos
     if pos >= len(doc.rstrip()) and "Extra data" not in err.msg:
         return "unexpected end of JSON input"
     ch = doc[pos] if pos < len(doc) else ""
+    literal = {"n": "null", "t": "true", "f": "false"}.get(ch)
+    if literal and "Expecting value" in err.msg:  # Go reads a literal from its first letter
+        for i, want in enumerate(literal):
+            got = doc[pos + i] if pos + i < len(doc) else ""
+            if got == "":
+                return "unexpected end of JSON input"
+            if got != want:
+                shown = "'\\''" if got == "'" else f"'{got}'"
+                return f"invalid character {shown} in literal {literal} (expecting '{want}')"
     quoted = "'\\''" if ch == "'" else f"'{ch}'"
     if "Extra data" in err.msg:
         return f"invalid character {quoted} after top-level value"

@@ -81,7 +81,7 @@ class Email(ActionPlugin):
         try:
             send(config, port, skip, message)
         except (OSError, smtplib.SMTPException, ssl.SSLError) as err:
-            raise ServerError(f"can't send email: {_error_text(err)}") from None
+            raise ServerError(f"can't send email: {_error_text(err, config.smtp_hostname, port)}") from None
         out: dict[str, Any] = {"from_address": config.from_address}
         if config.from_name:
             out["from_name"] = config.from_name
@@ -125,11 +125,26 @@ def send(config: EmailConfig, port: int, skip_verify: bool, message: bytes) -> N
             smtp.starttls(context=context)
             smtp.ehlo()
         if config.smtp_username and smtp.has_extn("auth"):
-            smtp.login(config.smtp_username, config.smtp_password)
+            _login(smtp, config, tls=port == 465 or smtp.sock.__class__.__name__ == "SSLSocket")
         smtp.sendmail(config.from_address, list(config.to or []), message)
 
 
-def _error_text(err: BaseException) -> str:
+def _login(smtp: smtplib.SMTP, config: EmailConfig, tls: bool) -> None:
+    """gomail's choice of one mechanism: CRAM-MD5 when offered, LOGIN when offered without PLAIN, else
+    PLAIN, which Go's net/smtp refuses over an unencrypted connection to anything but localhost."""
+    offered = (smtp.esmtp_features.get("auth") or "").upper().split()
+    smtp.user, smtp.password = config.smtp_username, config.smtp_password
+    if "CRAM-MD5" in offered:
+        smtp.auth("CRAM-MD5", smtp.auth_cram_md5)
+    elif "LOGIN" in offered and "PLAIN" not in offered:
+        smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
+    else:
+        if not tls and config.smtp_hostname not in ("localhost", "127.0.0.1", "::1"):
+            raise smtplib.SMTPException("unencrypted connection")
+        smtp.auth("PLAIN", smtp.auth_plain)
+
+
+def _error_text(err: BaseException, host: str, port: int) -> str:
     if isinstance(err, smtplib.SMTPResponseException):
         text = err.smtp_error.decode("utf-8", "replace") if isinstance(err.smtp_error, bytes) else str(err.smtp_error)
         return f"{err.smtp_code} {text}"
@@ -137,7 +152,7 @@ def _error_text(err: BaseException) -> str:
         code, text = next(iter(err.recipients.values()))
         return f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
     if isinstance(err, ConnectionRefusedError):
-        return "dial tcp: connect: connection refused"
+        return f"dial tcp {host}:{port}: connect: connection refused"
     return str(err) or type(err).__name__
 
 

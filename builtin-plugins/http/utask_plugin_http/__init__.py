@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import ssl
 import tempfile
 import urllib.parse
@@ -27,6 +28,7 @@ from utask_sdk import (
     SandboxProfile,
     ServerError,
     hookimpl,
+    outputs,
     protocol,
 )
 from utask_sdk.goconv import parse_bool, parse_duration
@@ -199,6 +201,9 @@ def unmarshal_response(response: httpx.Response, raw: bytes) -> Result:
     if media == "application/json" and raw:
         try:
             output = protocol.loads(raw)  # exact numbers: non-integers keep their text
+        except json.JSONDecodeError as err:
+            raise ServerError(f"can't unmarshal body: {outputs.json_error_text(err.doc, err)}",
+                              metadata=metadata) from None
         except (ValueError, UnicodeDecodeError) as err:
             raise ServerError(f"can't unmarshal body: {err}", metadata=metadata) from None
     else:
@@ -227,7 +232,8 @@ def _url_host(raw: str) -> str:
 def _sniff(body: str) -> str:
     """Go: application/json if the body decodes as JSON, else application/xml if it decodes as XML."""
     try:
-        json.loads(body)
+        # Go decodes one value with a json.Decoder: leading spaces skipped, what follows it not read.
+        json.JSONDecoder().raw_decode(body.lstrip(" \t\r\n"))
         return "application/json"
     except ValueError:
         pass
@@ -238,9 +244,8 @@ def _sniff(body: str) -> str:
         return ""
 
 
-def _tls_context(insecure: bool, mtls: MutualTLS | None, root_ca: str, scratch: str) -> ssl.SSLContext | bool:
-    if not insecure and mtls is None and not root_ca:
-        return True
+def _tls_context(insecure: bool, mtls: MutualTLS | None, root_ca: str, scratch: str) -> ssl.SSLContext:
+    # The system trust store, as Go's default transport uses (httpx alone would use certifi's).
     context = ssl.create_default_context()
     if root_ca:
         try:
@@ -273,17 +278,26 @@ def _transport_error(method: str, url: str, err: httpx.HTTPError, timeout: float
     elif isinstance(err, httpx.TooManyRedirects):
         reason = "stopped after 10 redirects"
     else:
-        reason = _root_reason(err)
+        reason = _root_reason(err, url)
     return f'{op} "{url}": {reason}'
 
 
-def _root_reason(err: BaseException) -> str:
+def _root_reason(err: BaseException, url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     cause: BaseException | None = err
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"tls: failed to verify certificate: {cause.verify_message}"
         if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
-            return "dial tcp: connect: connection refused"
+            return f"dial tcp {address}: connect: connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"dial tcp: lookup {host}: no such host"
         cause = cause.__cause__ or cause.__context__
     return str(err) or type(err).__name__
 

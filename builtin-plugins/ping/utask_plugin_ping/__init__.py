@@ -63,8 +63,12 @@ class Ping(ActionPlugin):
     def execute(self, ctx: Any, config: PingConfig) -> Result:
         try:
             infos = socket.getaddrinfo(config.hostname, None, proto=socket.IPPROTO_TCP)
-        except OSError as err:
-            raise ServerError(f"can't initiate ping: lookup {config.hostname}: {err.strerror or err}") from None
+        except socket.gaierror as err:
+            reason = "no such host" if err.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5)) \
+                else (err.strerror or str(err))
+            raise ServerError(f"can't initiate ping: lookup {config.hostname}: {reason}") from None
+        # Go resolves the "ip" network preferring an IPv4 address.
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)
         family, _, _, _, sockaddr = infos[0]
         ip = str(sockaddr[0])
         count, interval = _default(config.count), _default(config.interval_second)

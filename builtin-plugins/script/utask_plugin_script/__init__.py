@@ -50,7 +50,8 @@ class Script(ActionPlugin):
 
     @property
     def scripts_path(self) -> str:
-        return str(self.settings.get("scripts_path") or "")
+        # In a worker the host resolved it; in-process (e.g. a templates check) the default applies.
+        return str(self.settings.get("scripts_path") or self.default_settings["scripts_path"])
 
     def validate(self, config: ScriptConfig) -> None:
         if config.file_path == "":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,10 +128,12 @@ async def _execute(config: SSHConfig) -> Result:
         script = outputs.auto_result_preamble(config.result or {}) + script
     command = " -- ".join(rest) if hops else script
 
+    # asyncssh asks for the local user name, which the sandbox's uid does not have (no passwd entry).
+    os.environ.setdefault("LOGNAME", config.user)
     try:
         conn = await asyncio.wait_for(asyncssh.connect(
             host, port, username=config.user, client_keys=[key], known_hosts=None, agent_path=None,
-            password=None, kbdint_auth=False, gss_auth=False, host_based_auth=False, config=None,
+            password=None, kbdint_auth=False, gss_auth=False, host_based_auth=False,
             preferred_auth="publickey"), CONN_TIMEOUT)
     except TimeoutError:
         raise ServerError(f"dial tcp {host}:{port}: i/o timeout") from None
