@@ -74,10 +74,9 @@ async def append(tx: Any, events: Iterable[Event], keyring: Any,
                  heads: dict[str, tuple[int, bytes]] | None = None) -> int:
     """Append events (in order) to their tasks' chains inside the caller's transaction.
 
-    `heads` (optional, kept by a long-lived writer such as a run) remembers the last link of each chain
-    it appended to, which saves locking and reading the head: if another writer appended meanwhile, its
-    event took the same next `seq` and the UNIQUE (task, seq) constraint fails this transaction, so
-    the caller must forget `heads` and retry (the cache is only valid once the transaction committed).
+    `heads` (optional, kept by a long-lived writer such as a run) remembers the chains it already appended
+    to, which saves ensuring their head row exists; the head itself is always locked and read, so
+    concurrent writers (a run and an API action on the same task) queue on it instead of deadlocking.
     """
     by_task: dict[str, list[Event]] = {}
     for ev in events:
@@ -86,13 +85,12 @@ async def append(tx: Any, events: Iterable[Event], keyring: Any,
     # Sorted so two transactions touching the same chains lock their heads in the same order.
     for task in sorted(by_task):
         evs = by_task[task]
-        cached = heads.get(task) if heads is not None else None
-        if cached is None:
+        if heads is None or task not in heads:
             await tx.execute(aq.ENSURE_HEAD, {"task": task, "genesis": GENESIS})
-            head = await tx.fetchone(aq.LOCK_HEAD, {"task": task})
-            seq, prev = int(head["seq"]), bytes(head["hash"])
-        else:
-            seq, prev = cached
+        # Always lock the head before inserting: a writer that inserted from a cached head without the lock
+        # and another that holds the lock and inserts the same seq wait on each other (a deadlock).
+        head = await tx.fetchone(aq.LOCK_HEAD, {"task": task})
+        seq, prev = int(head["seq"]), bytes(head["hash"])
         rows = []
         for ev in evs:
             seq += 1
