@@ -4,23 +4,33 @@
   run: `GET /unsecured/mon/ping` (framework + one `SELECT 1`).
 - `POST /task` throughput with concurrent clients (goal ≥ 300/s).
 
-The server is the real app (create_app + build_api, compact JSON as in release mode, the audit log line
-written at INFO to /dev/null) served by uvicorn in its own process, on a fresh, migrated database
-(`UTASK_BENCH_DATABASE_URL`, else `UTASK_TEST_DATABASE_URL`, else the local server on 127.0.0.1:5432, else
-the embedded PostgreSQL); the database is dropped at the end.
+The server is `utask serve` as an operator runs it (a real subprocess: plugin host, engine, collectors,
+template publishing, basic auth, `GIN_MODE=release` compact JSON, its log lines written to /dev/null), on a
+fresh, migrated database (`UTASK_BENCH_DATABASE_URL`, else `UTASK_TEST_DATABASE_URL`, else the local server on
+127.0.0.1:5432, else the embedded PostgreSQL); the database is dropped at the end. The HTTP client runs in a
+process of its own (`python -m benchmarks.api --client ...`, httpx async, a bounded number of requests), so
+the server's figures are not those of a process that also drives the load.
+
+Every figure carries the load average beside it, and the server's CPU time per request (utime + stime from
+/proc, load-independent): on a shared 2-core machine the client, PostgreSQL and the server compete for the
+same cores, so `cpu_bound_value` (1000 / server CPU ms per request) says what one server process sustains
+when it has a core to itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import multiprocessing
 import os
+import signal
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -62,38 +72,6 @@ def _with_dbname(url: str, dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(**info)
 
 
-def _settings(url: str) -> Any:
-    from utask.core.config import Settings, UtaskConfig
-    from utask.core.crypto import KeyRing, generate_key_json
-
-    return Settings(database_url=url, keyring=KeyRing.from_values([generate_key_json(timestamp=1_600_000_000)]),
-                    utask=UtaskConfig.from_dict({"admin_usernames": ["admin"], "application_name": "bench"}))
-
-
-def _serve(url: str, port: int, key: str) -> None:
-    import uvicorn
-    from utask.core.config import Settings
-    from utask.core.crypto import KeyRing
-    from utask.core.engine.service import TaskService
-    from utask.core.engine.store import Store
-    from utask.hostapi.api import Services, build_api
-    from utask.hostapi.app import ServeOptions, create_app
-
-    handler = logging.FileHandler(os.devnull)
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.INFO)
-    base = _settings(url)
-    settings = Settings(database_url=url, keyring=KeyRing.from_values([key]), utask=base.utask)
-    store = Store(url, settings.keyring, pool_size=10)
-    from utask.core.storage import Database
-
-    database = Database.connect(url, pool_size=2)
-    app = create_app(settings, database, ServeOptions())
-    build_api(app, Services(settings=settings, store=store, tasks=TaskService(store), database=database,
-                            pretty_json=False))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,62 +85,147 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _measure(base: str, pid: int) -> list[dict[str, Any]]:
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"  # a regular (non-admin) user, as most callers are
+
+
+def _serve_env(url: str, port: int, key: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CFG_", "CONFIGURATION_FROM", "SERVER_", "DEBUG", "MAINTENANCE_MODE", "TEMPLATES",
+                                "FUNCTIONS", "SCRIPTS", "REGION", "LOGS_FORMAT", "UTASK_DATA_DIR", "GIN_MODE"))}
+    env.update({
+        "CONFIGURATION_FROM": "env:CFG", "CFG_DATABASE": url, "CFG_ENCRYPTION_KEY": key,
+        "CFG_UTASK_CFG": json.dumps({"admin_usernames": ["admin"], "application_name": "bench"}),
+        "CFG_BASIC_AUTH": json.dumps({BENCH_USER: BENCH_PASSWORD}),
+        "SERVER_PORT": str(port), "SERVER_HOST": "127.0.0.1", "GIN_MODE": "release",
+    })
+    return env
+
+
+def _utask_bin() -> str:
+    return str(Path(sys.executable).with_name("utask"))
+
+
+def _wait_ready(proc: subprocess.Popen, base: str, timeout: float = 60) -> None:
     import httpx
 
-    headers = {"x-remote-user": "regular"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
-        r = await client.post("/task", json={"template_name": "bench-template", "input": {"id": "first"}})
-        r.raise_for_status()
-        task_id = r.json()["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"utask serve exited with status {proc.returncode}")
+        try:
+            if httpx.get(base + "/unsecured/mon/ping", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("utask serve did not start")
+        time.sleep(0.1)
 
-        async def latencies(path: str, rounds: int) -> list[float]:
+
+# -- the client process ------------------------------------------------------------------------------------
+
+
+async def _client(base: str, phase: str, rounds: int, concurrency: int, task_id: str) -> dict[str, Any]:
+    import httpx
+
+    auth = (BENCH_USER, BENCH_PASSWORD)
+    out: dict[str, Any] = {}
+    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=30) as client:
+        if phase == "create":
+            r = await client.post("/task", json={"template_name": "bench-template", "input": {"id": "first"}})
+            r.raise_for_status()
+            out["task_id"] = r.json()["id"]
+        elif phase == "latency":
+            path = "/unsecured/mon/ping" if not task_id else f"/task/{task_id}"
             for _ in range(50):  # warm-up: pools, caches
                 await client.get(path)
-            out = []
+            latencies = []
             for _ in range(rounds):
                 t0 = time.perf_counter()
                 resp = await client.get(path)
-                out.append(time.perf_counter() - t0)
+                latencies.append(time.perf_counter() - t0)
                 assert resp.status_code == 200, resp.text
-            return out
+            out["latencies"] = latencies
+        elif phase == "throughput":
+            for i in range(50):  # warm-up
+                await client.post("/task", json={"template_name": "bench-template", "input": {"id": f"w{i}"}})
+            counter = iter(range(rounds))
 
-        floor = await latencies("/unsecured/mon/ping", 500)
-        cpu0 = _cpu_seconds(pid)
-        get_task = await latencies(f"/task/{task_id}", 1000)
-        get_cpu_ms = (_cpu_seconds(pid) - cpu0) / len(get_task) * 1000
+            async def worker() -> int:
+                done = 0
+                for i in counter:
+                    resp = await client.post("/task",
+                                             json={"template_name": "bench-template", "input": {"id": f"t{i}"}})
+                    assert resp.status_code == 201, resp.text
+                    done += 1
+                return done
 
-        total, concurrency = 1500, 16
-        counter = iter(range(total))
+            # The parent reads the server's CPU between these two lines (the warm-up is not measured).
+            print(json.dumps({"ready": True}), flush=True)
+            sys.stdin.readline()
+            t0, c0 = time.perf_counter(), time.process_time()
+            out["created"] = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+            out["seconds"] = time.perf_counter() - t0
+            out["client_cpu_seconds"] = time.process_time() - c0
+    return out
 
-        async def worker() -> int:
-            done = 0
-            for i in counter:
-                resp = await client.post("/task", json={"template_name": "bench-template", "input": {"id": f"t{i}"}})
-                assert resp.status_code == 201, resp.text
-                done += 1
-            return done
 
-        t0, cpu0 = time.perf_counter(), _cpu_seconds(pid)
-        created = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
-        elapsed = time.perf_counter() - t0
-        post_cpu_ms = (_cpu_seconds(pid) - cpu0) / created * 1000
+def _run_client(base: str, phase: str, *, rounds: int = 0, concurrency: int = 1, task_id: str = "",
+                on_ready: Any = None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.api", "--client", base, phase, str(rounds), str(concurrency), task_id]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdout is not None and proc.stdin is not None
+    result: dict[str, Any] = {}
+    for line in proc.stdout:
+        msg = json.loads(line)
+        if msg.get("ready"):
+            if on_ready is not None:
+                on_ready()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        else:
+            result = msg
+    if proc.wait() != 0:
+        raise RuntimeError(f"benchmark client failed ({phase})")
+    return result
+
+
+# -- the figures -------------------------------------------------------------------------------------------
+
+
+def _measure(base: str, pid: int) -> list[dict[str, Any]]:
+    task_id = _run_client(base, "create")["task_id"]
+    floor = _run_client(base, "latency", rounds=500)["latencies"]
+    cpu0 = _cpu_seconds(pid)
+    get_task = _run_client(base, "latency", rounds=1000, task_id=task_id)["latencies"]
+    # Includes the client's 50 warm-up requests.
+    get_cpu_ms = (_cpu_seconds(pid) - cpu0) / (len(get_task) + 50) * 1000
+    get_load = os.getloadavg()[0]
+
+    total, concurrency = 3000, 16
+    marks: dict[str, float] = {}
+    post = _run_client(base, "throughput", rounds=total, concurrency=concurrency,
+                       on_ready=lambda: marks.setdefault("cpu0", _cpu_seconds(pid)))
+    post_cpu_ms = (_cpu_seconds(pid) - marks["cpu0"]) / post["created"] * 1000
+    created, elapsed = post["created"], post["seconds"]
 
     def ms(values: list[float], q: float) -> float:
         values = sorted(values)
         return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 3)
 
     return [
-        {"figure": "api_get_task_latency_ms", "p50": round(statistics.median(get_task) * 1000, 3),
-         "p90": ms(get_task, 0.9), "p99": ms(get_task, 0.99), "goal_p50": 5.0, "rounds": len(get_task),
+        {"figure": "api_get_task_latency_ms", "p50": round(statistics.median(get_task) * 1000, 3), "goal_p50": 5.0,
+         "p90": ms(get_task, 0.9), "p99": ms(get_task, 0.99), "rounds": len(get_task),
          "baseline": "GET /unsecured/mon/ping", "baseline_p50": round(statistics.median(floor) * 1000, 3),
-         "server_cpu_ms_per_request": round(get_cpu_ms, 3), "load_average": os.getloadavg()[0]},
+         "server_cpu_ms_per_request": round(get_cpu_ms, 3), "load_average": round(get_load, 2)},
         {"figure": "api_post_task_throughput_per_s", "value": round(created / elapsed, 1), "goal": 300,
          "tasks": created, "concurrency": concurrency, "seconds": round(elapsed, 3),
          "server_cpu_ms_per_request": round(post_cpu_ms, 3),
-         # One server process: what its CPU allows when it has a core to itself (shared machines lie).
+         # What the server's CPU allows when it has a core to itself (the client and PostgreSQL share the box).
          "cpu_bound_value": round(1000 / post_cpu_ms, 1) if post_cpu_ms else None,
-         "load_average": os.getloadavg()[0]},
+         "client_cpu_ms_per_request": round(post["client_cpu_seconds"] / created * 1000, 3),
+         "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)},
     ]
 
 
@@ -175,43 +238,29 @@ def main() -> None:
     proc = None
     try:
         from utask.core.crypto import generate_key_json
-        from utask.core.engine.store import Store
         from utask.core.storage import migrate
-        from utask.core.templates import parse_template
-        from utask.hostapi.ops.templates import upsert_templates
 
         migrate(url)
         key = generate_key_json(timestamp=1_600_000_000)
-
-        async def publish() -> None:
-            from utask.core.crypto import KeyRing
-
-            store = Store(url, KeyRing.from_values([key]), pool_size=1)
-            try:
-                await upsert_templates(store, [parse_template(TEMPLATE)])
-            finally:
-                await store.close()
-
-        asyncio.run(publish())
-        port = _free_port()
-        proc = multiprocessing.get_context("spawn").Process(target=_serve, args=(url, port, key), daemon=True)
-        proc.start()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the API server did not start") from None
-                time.sleep(0.05)
-        for line in asyncio.run(_measure(base, proc.pid)):
-            print(json.dumps(line), flush=True)
+        with tempfile.TemporaryDirectory(prefix="utask-bench-") as work:
+            # `utask serve` publishes ./templates at start-up, as in a deployment.
+            (Path(work) / "templates").mkdir()
+            (Path(work) / "templates" / "bench-template.yaml").write_text(TEMPLATE)
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = subprocess.Popen([_utask_bin(), "serve"], env=_serve_env(url, port, key), cwd=work,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _wait_ready(proc, base)
+            for line in _measure(base, proc.pid):
+                print(json.dumps(line), flush=True)
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.join(5)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if embedded is not None:
@@ -219,4 +268,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        _base, _phase, _rounds, _conc = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        _task = sys.argv[6] if len(sys.argv) > 6 else ""
+        print(json.dumps(asyncio.run(_client(_base, _phase, _rounds, _conc, _task))), flush=True)
+    else:
+        main()

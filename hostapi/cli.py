@@ -269,7 +269,7 @@ async def _serve_async(settings: Any, database: Any, options: Any) -> int:
                     from utask.core.config import DEV_PASSWORD, DEV_USERNAME
 
                     lines.append(f"development credentials: {DEV_USERNAME} / {DEV_PASSWORD}  "
-                                 f"(dashboard: {url}/ui/dashboard)")
+                                 f"(try: curl -u {DEV_USERNAME}:{DEV_PASSWORD} {url}/template)")
                 print("\n".join(lines), flush=True)
 
         server.startup = startup  # type: ignore[method-assign]

@@ -32,6 +32,7 @@ class Runtime:
     tasks: Any = None
     coordinator: Any = None
     functions: Any = None
+    notifier: Any = None
     templates: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -48,15 +49,24 @@ class Runtime:
         from utask.core.engine import PluginHostExecutor
         from utask.core.engine.service import TaskService, start_instance
         from utask.core.engine.store import Store
+        from utask.core.notify import NotifyConfigError, build_notifier
         from utask.core.plugins import PluginHost
         from utask.core.plugins.host import PluginRefusedError
 
         settings, options = self.settings, self.options
+        # Notification backends first: a bad notify_config stops start-up before anything runs, and the
+        # notify plugin checks the backend names templates use against these.
+        try:
+            self.notifier = build_notifier(settings.utask, getattr(settings, "store", None))
+        except NotifyConfigError as exc:
+            raise ServerStartError(str(exc)) from None
+        self.notifier.start()
         try:
             # `--scripts-path` is the script plugin's `scripts_path` setting (utask-cfg's
             # sandbox.plugins.script.settings wins); the host makes it absolute and readable in its sandbox.
             self.host = PluginHost.from_config(settings.utask.sandbox or None, plugin_settings={
-                "script": {"scripts_path": getattr(options, "scripts_path", None) or "./scripts"}})
+                "script": {"scripts_path": getattr(options, "scripts_path", None) or "./scripts"},
+                "notify": {"backends": self.notifier.backend_names}})
             await self.host.start()
         except PluginRefusedError as exc:
             raise ServerStartError(f"plugins refused: {exc}") from None
@@ -81,7 +91,7 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001 - a cache purge must not stop the server
             log.warning("expired cache entries not purged: %s", exc)
 
-        self.tasks = TaskService(self.store, region=options.region)
+        self.tasks = TaskService(self.store, region=options.region, notifier=self.notifier)
         host_calls = self._host_calls()
         self.coordinator = await start_instance(
             self.tasks, settings, executor=PluginHostExecutor(self.host, host_calls=host_calls),
@@ -97,7 +107,8 @@ class Runtime:
         def is_admin(username: str, groups: Any) -> bool:
             return username in admins or bool(admin_groups & set(groups or ()))
 
-        return HostCalls(self.tasks, callback=getattr(self.settings, "callback", None), is_admin=is_admin)
+        return HostCalls(self.tasks, callback=getattr(self.settings, "callback", None), is_admin=is_admin,
+                         notifier=self.notifier)
 
     def _load_functions(self) -> Any:
         from utask.core.templates import load_functions
@@ -144,6 +155,9 @@ class Runtime:
         if self.coordinator is not None:
             await self.coordinator.shutdown()
             self.coordinator = None
+        if self.notifier is not None:  # after the runs: their last notifications are sent (5 s at most)
+            await self.notifier.close()
+            self.notifier = None
         if self.host is not None:
             await self.host.stop()
             self.host = None

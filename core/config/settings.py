@@ -57,7 +57,10 @@ class Settings:
         concealed = {c.lower() for c in self.utask.concealed_secrets}
         out: dict[str, Any] = {}
         for item in self.store.items():
-            if item.key.lower() in concealed or item.value == "":
+            # A `filetree:` sub-folder publishes each file under `folder/file` too: concealing the folder
+            # (`encryption-key/`) must conceal its files, or a template could read a key by its file name.
+            key = item.key.lower()
+            if key in concealed or key.split("/", 1)[0] in concealed or item.value == "":
                 continue
             out[item.key] = parse_config_value(item.value)
         return out

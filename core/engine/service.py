@@ -13,8 +13,8 @@ import asyncio
 import copy
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,16 @@ from .results import RunRefused, check_can_run, recover_crashed
 from .states import ResolutionState as RS
 from .states import TaskState as TS
 from .steps import Step
-from .store import NotFoundError, ResolutionRecord, RunWriter, Store, TaskRecord, Tx, utcnow
+from .store import (
+    NotFoundError,
+    ResolutionRecord,
+    RunWriter,
+    Store,
+    TaskRecord,
+    Tx,
+    decode_template_row,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +113,7 @@ def valid_text(what: str, value: str) -> None:
 # -- templates, inputs, templating (owned by other modules; adapted here) -----------------------------------------
 
 
-def decode_template(row: Mapping[str, Any]) -> Any:
-    from utask.core.templates.decode import decode_template as decode
-
-    tpl = decode({k: v for k, v in row.items() if k not in ("id", "row_version")})
-    tpl.id = row["id"]
-    return tpl
+decode_template = decode_template_row  # the API's name for it
 
 
 def _input_error(e: Exception) -> bool:
@@ -208,13 +212,15 @@ class TaskService:
         engine: EngineEnv | None = None,
         region: str = "",
         execution_slots: Semaphore | None = None,
+        notifier: Any = None,
     ) -> None:
         self.store = store
+        # utask.core.notify.Notifier (§11): told of task state and step changes; None sends nothing.
+        self.notifier = notifier
         self.coordinator = coordinator
         self.engine = engine
         self.region = region
         self._execution_slots = execution_slots
-        self._templates: dict[tuple[int, str | None], Any] = {}  # decoded, by (id, row version); read-only
         self._local_shutdown = asyncio.Event()
         self._local_grace = asyncio.Event()
         # Runs executing in this process, by resolution public id: plugins' host calls are honoured only
@@ -222,6 +228,32 @@ class TaskService:
         self._live_runs: dict[str, RunHandle] = {}
 
     # -- helpers --------------------------------------------------------------------------------------------
+    def _notify(self, event: str, *args: Any, **kw: Any) -> None:
+        """Tell the notifier (it only queues; sending is in the background). A notification problem must
+        never undo or fail a state change, so errors are logged here."""
+        if self.notifier is None:
+            return
+        try:
+            getattr(self.notifier, event)(*args, **kw)
+        except Exception:  # noqa: BLE001
+            log.exception("notification %s not queued", event)
+
+    def _on_task_state(self, task: TaskRecord, old: str, new: str) -> None:
+        self._notify("task_state", task)
+
+    def _step_listener(self, task: TaskRecord, other: Callable[[str, str], None] | None
+                       ) -> Callable[[str, str], None] | None:
+        """The engine's step-update callback: task_step_update notifications, then the environment's own."""
+        if self.notifier is None:
+            return other
+
+        def listener(name: str, state: str) -> None:
+            self._notify("step_update", task, name, state)
+            if other is not None:
+                other(name, state)
+
+        return listener
+
     @property
     def instance_id(self) -> int | None:
         return self.store.instance_id
@@ -236,18 +268,11 @@ class TaskService:
 
     async def _template(self, tx: Tx, *, name: str | None = None, template_id: int | None = None) -> Any:
         try:
-            row = await self.store.load_template(tx, name=name, template_id=template_id)
+            # Decoding costs more than the rest of a POST /task: the process-wide cache keeps it while the
+            # row is unchanged (shared with the API's reads).
+            return await self.store.decoded_template(tx, name=name, template_id=template_id)
         except NotFoundError as e:
             raise not_found(str(e)) from None
-        # Decoding a large template costs milliseconds at every run: keep it while the row is unchanged.
-        key = (row["id"], row.get("row_version"))
-        tpl = self._templates.get(key)
-        if tpl is None:
-            tpl = decode_template(row)
-            if len(self._templates) >= 256:
-                self._templates.pop(next(iter(self._templates)))
-            self._templates[key] = tpl
-        return tpl
 
     async def _task(self, tx: Tx, public_id: str, *, lock: bool = False) -> TaskRecord:
         try:
@@ -376,6 +401,10 @@ class TaskService:
                                 instance_id=self.instance_id))
             await tx.notify(WAKE_RETRY if delay_until is not None else WAKE_AUTORUN)
         await audit.append(tx, events, self.store.keyring)
+        # §11.1: the task as created (µTask notifies before any resolution exists), then task_validation
+        # when nobody runs it yet.
+        self._notify("task_created", replace(task, resolution_public_id=None, resolver_username=None), tpl,
+                     validation=task.resolution_public_id is None)
         return task
 
     async def _insert_resolution(self, tx: Tx, task: TaskRecord, tpl: Any, resolver_inputs: dict | None,
@@ -474,6 +503,7 @@ class TaskService:
             parent = await self._parent_to_resume(tx, task)
             if parent is not None:
                 parent_res = parent.resolution_public_id
+        self._notify("task_state", task)
         if parent_res is not None:
             self._spawn(self.run(parent_res))
 
@@ -538,6 +568,8 @@ class TaskService:
                                           resolution_public_id=res.public_id, from_state=old_task,
                                           to_state=task.state, actor=caller.username,
                                           instance_id=self.instance_id)], self.store.keyring)
+        if old_task != task.state:
+            self._notify("task_state", task)
 
     async def _audit_manual(self, tx: Tx, res: ResolutionRecord, caller: Caller, action: str, old: str, new: str,
                             **details: Any) -> None:
@@ -643,8 +675,13 @@ class TaskService:
                                     resolution_public_id=res.public_id, from_state=old_task_state,
                                     to_state=task.state, actor=actor, instance_id=self.instance_id))
             await audit.append(tx, events, self.store.keyring)
-            if task.state == TS.BLOCKED:
-                return None
+        # After the commit: run start (RUNNING) or held for a human (BLOCKED); crash-recovered steps.
+        if task.state != old_task_state:
+            self._notify("task_state", task)
+        for name in changed:
+            self._notify("step_update", task, name, res.steps[name].get("state", ""))
+        if task.state == TS.BLOCKED:
+            return None
         return RunHandle(resolution=res, task=task, template=tpl, actor=actor)
 
     async def _admit(self, handle: RunHandle, semaphore: Semaphore | None) -> None:
@@ -675,7 +712,8 @@ class TaskService:
 
     async def _template_unavailable(self, handle: RunHandle) -> None:
         """§5.13: the template's resource is dead or busy: task BLOCKED, retried in 10 minutes."""
-        writer = RunWriter(self.store, handle.resolution, handle.task, actor=handle.actor)
+        writer = RunWriter(self.store, handle.resolution, handle.task, actor=handle.actor,
+                           on_task_state=self._on_task_state)
         await writer.commit(None, {"state": RS.TO_AUTORUN_DELAYED, "next_retry": utcnow() + timedelta(minutes=10)},
                             {"state": TS.BLOCKED})
 
@@ -710,7 +748,7 @@ class TaskService:
         from .runner import run_resolution
 
         res, task, tpl = handle.resolution, handle.task, handle.template
-        writer = handle.writer = RunWriter(self.store, res, task, actor=handle.actor)
+        writer = handle.writer = RunWriter(self.store, res, task, actor=handle.actor, on_task_state=self._on_task_state)
         inputs = _validate_inputs(tpl.inputs, copy.deepcopy(task.input))
 
         def set_tags(tags: dict[str, str]) -> None:
@@ -723,7 +761,7 @@ class TaskService:
             resources=env.resources, shutdown=self.shutting_down, grace_period_end=self.grace_over,
             run_count=res.run_count, run_max=res.run_max, task_tags=dict(task.tags or {}),
             identity_factory=env.identity_factory, commit=writer.commit, mark_running=writer.mark_running,
-            emit_step_update=env.on_step_update, set_task_tags=set_tags,
+            emit_step_update=self._step_listener(task, env.on_step_update), set_task_tags=set_tags,
         )
         handle.outcome = await run_resolution(ctx)
         await writer.write_blob(handle.outcome.steps)

@@ -95,6 +95,15 @@ def decompress(alg: str, data: bytes) -> bytes:
 # -- records -------------------------------------------------------------------------------------------
 
 
+def decode_template_row(row: Mapping[str, Any]) -> Any:
+    """A `task_template` row (with its version column, if any) → the decoded template with its id."""
+    from utask.core.templates.decode import decode_template
+
+    tpl = decode_template({k: v for k, v in row.items() if k not in ("id", "row_version", "template_version")})
+    tpl.id = row["id"]
+    return tpl
+
+
 def utcnow() -> datetime:
     # Postgres keeps microseconds; truncating here keeps what we compare and hash identical to what we read back.
     return datetime.now(UTC)
@@ -402,6 +411,26 @@ class Store:
             if row is None:
                 raise NotFoundError("Failed to load template from id: sql: no rows in result set")
         return dict(row)
+
+    async def decoded_template(self, tx: Tx, *, name: str | None = None, template_id: int | None = None) -> Any:
+        """The decoded template (a shared object: callers must not modify it), from the process-wide cache
+        while its row is unchanged: one small query instead of reading and decoding the row every time."""
+        from utask.core.templates.cache import DECODED_TEMPLATES
+
+        if name is not None:
+            head = await tx.fetchone(tq.SELECT_TEMPLATE_VERSION_BY_NAME, {"name": name})
+            if head is None:
+                raise NotFoundError(f'Failed to load template "{name}" from name: sql: no rows in result set')
+        else:
+            head = await tx.fetchone(tq.SELECT_TEMPLATE_VERSION_BY_ID, {"id": template_id})
+            if head is None:
+                raise NotFoundError("Failed to load template from id: sql: no rows in result set")
+        tpl = DECODED_TEMPLATES.get(self.url, head["id"], head["row_version"])
+        if tpl is None:
+            row = await self.load_template(tx, template_id=head["id"])
+            tpl = decode_template_row(row)
+            DECODED_TEMPLATES.put(self.url, row["id"], row["row_version"], tpl)
+        return tpl
 
     async def add_comment(self, tx: Tx, task_id: int, username: str, content: str) -> dict:
         now = utcnow()

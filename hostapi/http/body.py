@@ -155,14 +155,30 @@ class _Mismatch(Exception):
         self.kind, self.gotype, self.path = kind, gotype, path
 
 
+def _shape_of(tp: Any) -> tuple[Any, Any]:
+    tp = _unwrap_optional(tp)
+    return tp, get_origin(tp)
+
+
+_shape_cached = functools.cache(_shape_of)
+
+
+def _shape(tp: Any) -> tuple[Any, Any]:
+    """(the type without Optional, its generic origin): computed once per annotation, since every value of
+    every body is checked against one and typing's introspection costs more than the check."""
+    try:
+        return _shape_cached(tp)
+    except TypeError:  # an unhashable annotation: no cache
+        return _shape_of(tp)
+
+
 def _check(value: Any, tp: Any, path: str) -> Any:
     """Return `value` if it fits `tp` the way encoding/json would accept it (null always fits)."""
     if value is None:
         return None
-    tp = _unwrap_optional(tp)
+    tp, origin = _shape(tp)
     if tp is Any or tp is object:
         return value
-    origin = get_origin(tp)
     if tp is str:
         if isinstance(value, str) and not isinstance(value, JSONNumber):
             return value
@@ -197,6 +213,15 @@ def _hints(model: type[BaseModel]) -> dict[str, Any]:
     return typing.get_type_hints(model)
 
 
+@functools.cache
+def _names_by_lower(model: type[BaseModel]) -> dict[str, str]:
+    """Lower-cased JSON name → field name, once per model (the first field wins a clash, as before)."""
+    by_lower: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        by_lower.setdefault((info.alias or name).lower(), name)
+    return by_lower
+
+
 def build(model: type[M], data: Any) -> M:
     """A decoded body → model, with encoding/json's rules (case-insensitive names, unknown ignored)."""
     if data is None:
@@ -205,9 +230,7 @@ def build(model: type[M], data: Any) -> M:
         raise BodyError("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
                         f"{_json_kind(data)} into Go value of type handler.{_go_struct_name(model)}")
     fields = model.model_fields
-    by_lower: dict[str, str] = {}
-    for name, info in fields.items():
-        by_lower.setdefault((info.alias or name).lower(), name)
+    by_lower = _names_by_lower(model)
     values: dict[str, Any] = {}
     exact: set[str] = set()
     hints = _hints(model)

@@ -18,11 +18,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from utask.core.engine import audit
-from utask.core.engine.service import PARENT_TAG, Caller, decode_template, valid_text
+from utask.core.engine.service import PARENT_TAG, Caller, valid_text
 from utask.core.engine.states import TaskState as TS
-from utask.core.engine.store import Store, TaskRecord, Tx, utcnow
+from utask.core.engine.store import NotFoundError, Store, TaskRecord, Tx, utcnow
 from utask.core.storage.queries import api_tasks as q
 from utask.core.storage.queries import tasks as tq
+from utask.core.templates.cache import DECODED_TEMPLATES
 
 from .. import rights, views
 from ..http.errors import BadRequest, Forbidden, NotFound
@@ -30,28 +31,17 @@ from ..http.errors import BadRequest, Forbidden, NotFound
 BUILTIN_STATS_STATES = ("TODO", "BLOCKED", "RUNNING", "WONTFIX", "DONE", "CANCELLED")
 
 
-# Decoded templates by (database, id), valid while the row's xmin is unchanged: decoding costs more than
-# the rest of a read request, and template rows only change when an instance (re)publishes them.
-_TEMPLATES: dict[tuple[str, int], tuple[str, Any]] = {}
-
-
 async def load_template(store: Store, tx: Tx, template_id: int, version: str | None = None) -> Any:
-    """The decoded template of a task (shared object: callers must not modify it)."""
-    key = (store.url, template_id)
-    if version is None:
-        row = await tx.fetchone(q.SELECT_TEMPLATE_VERSION, {"id": template_id})
-        version = row["template_version"] if row is not None else None
-    cached = _TEMPLATES.get(key)
-    if cached is not None and version is not None and cached[0] == version:
-        return cached[1]
-    row = await tx.fetchone(q.SELECT_TEMPLATE_WITH_VERSION, {"id": template_id})
-    if row is None:
-        raise NotFound("Failed to load template from id: sql: no rows in result set")
-    row = dict(row)
-    version = row.pop("template_version")
-    tpl = decode_template(row)
-    _TEMPLATES[key] = (version, tpl)
-    return tpl
+    """The decoded template of a task (shared object: callers must not modify it), from the process-wide
+    cache (`utask.core.templates.cache`) when `version` (the row's xmin, read with the task) still matches."""
+    if version is not None:
+        tpl = DECODED_TEMPLATES.get(store.url, template_id, version)
+        if tpl is not None:
+            return tpl
+    try:
+        return await store.decoded_template(tx, template_id=template_id)
+    except NotFoundError:
+        raise NotFound("Failed to load template from id: sql: no rows in result set") from None
 
 
 @contextlib.asynccontextmanager

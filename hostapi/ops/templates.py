@@ -88,11 +88,9 @@ def get_function(registry: Any, name: str) -> dict:
 async def upsert_templates(store: Store, templates: list[Any]) -> dict[str, int]:
     """Publish parsed templates (µTask does it at start-up); returns name → row id."""
     from utask.core.engine.template_sync import upsert_templates as upsert
-
-    from .tasks import _TEMPLATES
+    from utask.core.templates.cache import DECODED_TEMPLATES
 
     ids = await upsert(store, templates)
     # The xmin check would catch the change anyway; dropping the entries frees the old objects now.
-    for key in [k for k in _TEMPLATES if k[0] == store.url]:
-        _TEMPLATES.pop(key, None)
+    DECODED_TEMPLATES.forget(store.url)
     return ids

@@ -240,3 +240,20 @@ def test_no_configuration_means_embedded_default() -> None:
 
 def test_item_dataclass() -> None:
     assert Item("a", "b").priority == 0
+
+
+def test_files_of_a_concealed_filetree_folder_are_concealed_too(tmp_path) -> None:
+    """Mounted like a Kubernetes secret: `encryption-key/current` must not reach templates either."""
+    import json as _json
+
+    from utask.core.config.settings import load_settings
+
+    (tmp_path / "encryption-key").mkdir()
+    key = {"identifier": "storage", "cipher": "aes-gcm", "timestamp": 1, "key": "ab" * 32}
+    (tmp_path / "encryption-key" / "current").write_text(_json.dumps(key))
+    (tmp_path / "database").write_text("postgres://u:p@db/utask")
+    (tmp_path / "utask-cfg").write_text(_json.dumps({"admin_usernames": ["admin"]}))
+    (tmp_path / "team").write_text("blue")
+    settings = load_settings({"CONFIGURATION_FROM": f"filetree:{tmp_path}"})
+    exposed = settings.template_config_items()
+    assert exposed == {"team": "blue"}

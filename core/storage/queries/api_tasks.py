@@ -72,12 +72,6 @@ SELECT {_TASK_COLUMNS}, tt.xmin::text AS template_version,
 WHERE t.public_id = %(public_id)s
 """
 
-SELECT_TEMPLATE_VERSION = 'SELECT xmin::text AS template_version FROM "task_template" WHERE id = %(id)s'
-
-SELECT_TEMPLATE_WITH_VERSION = """
-SELECT *, xmin::text AS template_version FROM "task_template" WHERE id = %(id)s
-"""
-
 TASK_EXISTS = 'SELECT 1 FROM "task" WHERE public_id = %(public_id)s::uuid'
 
 SELECT_BATCH_BY_PUBLIC_ID = 'SELECT id, public_id::text AS public_id FROM "batch" WHERE public_id = %(public_id)s::uuid'

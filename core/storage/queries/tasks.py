@@ -63,6 +63,11 @@ DELETE = 'DELETE FROM "task" WHERE id = %(id)s'
 SELECT_TEMPLATE_BY_NAME = 'SELECT xmin::text AS row_version, * FROM "task_template" WHERE name = %(name)s'
 SELECT_TEMPLATE_BY_ID = 'SELECT xmin::text AS row_version, * FROM "task_template" WHERE id = %(id)s'
 
+# Only the key of the decoded-template cache (utask.core.templates.cache): the full row (a dozen jsonb
+# columns to parse) is read only when the cached version is stale.
+SELECT_TEMPLATE_VERSION_BY_NAME = 'SELECT id, xmin::text AS row_version FROM "task_template" WHERE name = %(name)s'
+SELECT_TEMPLATE_VERSION_BY_ID = 'SELECT id, xmin::text AS row_version FROM "task_template" WHERE id = %(id)s'
+
 INSERT_COMMENT = """
 INSERT INTO "task_comment" (public_id, id_task, username, created, updated, content)
 VALUES (%(public_id)s, %(id_task)s, %(username)s, %(created)s, %(created)s, %(content)s)
