@@ -8,8 +8,9 @@ The server is `utask serve` as an operator runs it (a real subprocess: plugin ho
 template publishing, basic auth, `GIN_MODE=release` compact JSON, its log lines written to /dev/null), on a
 fresh, migrated database (`UTASK_BENCH_DATABASE_URL`, else `UTASK_TEST_DATABASE_URL`, else the local server on
 127.0.0.1:5432, else the embedded PostgreSQL); the database is dropped at the end. The HTTP client runs in a
-process of its own (`python -m benchmarks.api --client ...`, httpx async, a bounded number of requests), so
-the server's figures are not those of a process that also drives the load.
+process of its own (`python -m benchmarks.api --client ...`, asyncio, a bounded number of requests), so
+the server's figures are not those of a process that also drives the load; the client speaks plain
+HTTP/1.1 over keep-alive connections (httpx would cost it as much CPU as the server spends).
 
 Every figure carries the load average beside it, and the server's CPU time per request (utime + stime from
 /proc, load-independent): on a shared 2-core machine the client, PostgreSQL and the server compete for the
@@ -20,6 +21,7 @@ when it has a core to itself.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -125,48 +127,88 @@ def _wait_ready(proc: subprocess.Popen, base: str, timeout: float = 60) -> None:
 # -- the client process ------------------------------------------------------------------------------------
 
 
+class _Connection:
+    """A minimal HTTP/1.1 keep-alive client: httpx costs the client ~2.5 ms of CPU a request, as much as the
+    server itself, which on a 2-core machine measures the client more than the server."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        token = base64.b64encode(f"{BENCH_USER}:{BENCH_PASSWORD}".encode()).decode()
+        self.headers = f"Host: {host}:{port}\r\nAuthorization: Basic {token}\r\nAccept: application/json\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        extra = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else ""
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.headers}{extra}\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length) if length else b""
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+def _post_body(i: Any) -> bytes:
+    return json.dumps({"template_name": "bench-template", "input": {"id": f"t{i}"}}).encode()
+
+
 async def _client(base: str, phase: str, rounds: int, concurrency: int, task_id: str) -> dict[str, Any]:
-    import httpx
-
-    auth = (BENCH_USER, BENCH_PASSWORD)
     out: dict[str, Any] = {}
-    async with httpx.AsyncClient(base_url=base, auth=auth, timeout=30) as client:
-        if phase == "create":
-            r = await client.post("/task", json={"template_name": "bench-template", "input": {"id": "first"}})
-            r.raise_for_status()
-            out["task_id"] = r.json()["id"]
-        elif phase == "latency":
-            path = "/unsecured/mon/ping" if not task_id else f"/task/{task_id}"
-            for _ in range(50):  # warm-up: pools, caches
-                await client.get(path)
-            latencies = []
-            for _ in range(rounds):
-                t0 = time.perf_counter()
-                resp = await client.get(path)
-                latencies.append(time.perf_counter() - t0)
-                assert resp.status_code == 200, resp.text
-            out["latencies"] = latencies
-        elif phase == "throughput":
-            for i in range(50):  # warm-up
-                await client.post("/task", json={"template_name": "bench-template", "input": {"id": f"w{i}"}})
-            counter = iter(range(rounds))
+    if phase == "create":
+        conn = _Connection(base)
+        status, body = await conn.request("POST", "/task", _post_body("first"))
+        assert status == 201, body
+        out["task_id"] = json.loads(body)["id"]
+        await conn.close()
+    elif phase == "latency":
+        conn = _Connection(base)
+        path = "/unsecured/mon/ping" if not task_id else f"/task/{task_id}"
+        for _ in range(50):  # warm-up: pools, caches
+            await conn.request("GET", path)
+        latencies = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            status, body = await conn.request("GET", path)
+            latencies.append(time.perf_counter() - t0)
+            assert status == 200, body
+        out["latencies"] = latencies
+        await conn.close()
+    elif phase == "throughput":
+        conns = [_Connection(base) for _ in range(concurrency)]
+        for i, conn in enumerate(conns * 4):  # warm-up: every connection, the server's pools and caches
+            await conn.request("POST", "/task", _post_body(f"w{i}"))
+        counter = iter(range(rounds))
 
-            async def worker() -> int:
-                done = 0
-                for i in counter:
-                    resp = await client.post("/task",
-                                             json={"template_name": "bench-template", "input": {"id": f"t{i}"}})
-                    assert resp.status_code == 201, resp.text
-                    done += 1
-                return done
+        async def worker(conn: _Connection) -> int:
+            done = 0
+            for i in counter:
+                status, body = await conn.request("POST", "/task", _post_body(i))
+                assert status == 201, body
+                done += 1
+            return done
 
-            # The parent reads the server's CPU between these two lines (the warm-up is not measured).
-            print(json.dumps({"ready": True}), flush=True)
-            sys.stdin.readline()
-            t0, c0 = time.perf_counter(), time.process_time()
-            out["created"] = sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
-            out["seconds"] = time.perf_counter() - t0
-            out["client_cpu_seconds"] = time.process_time() - c0
+        # The parent reads the server's CPU between these two lines (the warm-up is not measured).
+        print(json.dumps({"ready": True}), flush=True)
+        sys.stdin.readline()
+        t0, c0 = time.perf_counter(), time.process_time()
+        out["created"] = sum(await asyncio.gather(*(worker(c) for c in conns)))
+        out["seconds"] = time.perf_counter() - t0
+        out["client_cpu_seconds"] = time.process_time() - c0
+        for conn in conns:
+            await conn.close()
     return out
 
 

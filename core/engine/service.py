@@ -238,6 +238,10 @@ class TaskService:
         except Exception:  # noqa: BLE001
             log.exception("notification %s not queued", event)
 
+    def step_changed(self, task: TaskRecord, step_name: str, state: str) -> None:
+        """A step's state changed outside a run (manual edits through the API): task_step_update."""
+        self._notify("step_update", task, step_name, state)
+
     def _on_task_state(self, task: TaskRecord, old: str, new: str) -> None:
         self._notify("task_state", task)
 

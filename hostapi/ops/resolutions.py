@@ -113,8 +113,10 @@ async def update_resolution(store: Store, caller: Caller, public_id: str, body: 
         await _audit(tx, store, res, caller, "update_resolution")
 
 
-async def update_step(store: Store, caller: Caller, public_id: str, step_name: str, data: Any) -> None:
-    """PUT /resolution/:id/step/:stepName (admin): replace one step of a PAUSED resolution."""
+async def update_step(store: Store, caller: Caller, public_id: str, step_name: str, data: Any) -> tuple[Any, str]:
+    """PUT /resolution/:id/step/:stepName (admin): replace one step of a PAUSED resolution.
+
+    Returns the task and the step's new state (the route announces the change)."""
     async with store.tx() as tx:
         res, task, tpl = await _context(store, tx, public_id, lock=True)
         if step_name not in res.steps:
@@ -130,11 +132,14 @@ async def update_step(store: Store, caller: Caller, public_id: str, step_name: s
         await store.write_blob(tx, res, res.steps)
         await _comment(store, tx, task, caller, f"manually updated resolution step {step_name}")
         await _audit(tx, store, res, caller, "update_step", step=step_name)
+    return task, st.get("state") or ""
 
 
 async def update_step_state(store: Store, caller: Caller, public_id: str, step_name: str, new_state: Any,
-                            state: Any = None) -> None:
-    """PUT /resolution/:id/step/:stepName/state: admin or template owner, PAUSED resolution only."""
+                            state: Any = None) -> Any:
+    """PUT /resolution/:id/step/:stepName/state: admin or template owner, PAUSED resolution only.
+
+    Returns the task (the route announces the change)."""
     async with store.tx() as tx:
         res, task, tpl = await _context(store, tx, public_id, lock=True)
         step = res.steps.get(step_name)
@@ -161,6 +166,7 @@ async def update_step_state(store: Store, caller: Caller, public_id: str, step_n
             kind=audit.STEP_STATE, task_public_id=res.task_public_id, resolution_public_id=res.public_id,
             step_name=step_name, from_state=old, to_state=new_state, actor=caller.username,
             instance_id=store.instance_id, details={"action": "update_step_state"})], store.keyring)
+    return task
 
 
 async def _audit(tx: Tx, store: Store, res: ResolutionRecord, caller: Caller, action: str, **details: Any) -> None:

@@ -115,7 +115,9 @@ async def update_step(request: Request, id: str, stepName: str) -> Response:  # 
         raise BadRequest("error parsing request body: error unmarshaling JSON: while decoding JSON: json: "
                          "cannot unmarshal into Go value of type step.Step")
     request.state.sudo = True
-    await ops.update_step(services(request).store, request.state.caller, id, stepName, data)
+    svc = services(request)
+    task, new_state = await ops.update_step(svc.store, request.state.caller, id, stepName, data)
+    svc.tasks.step_changed(task, stepName, new_state)
     return respond(request, 204)
 
 
@@ -126,8 +128,10 @@ async def update_step_state(request: Request, id: str, stepName: str) -> Respons
     metadata(request, resolution_id=id, step_name=stepName)
     check_uuid(id, "resolution")
     b = await body(request, StepStateIn)
-    await ops.update_step_state(services(request).store, request.state.caller, id, stepName, b.state or "",
-                                request.state)
+    svc = services(request)
+    task = await ops.update_step_state(svc.store, request.state.caller, id, stepName, b.state or "",
+                                       request.state)
+    svc.tasks.step_changed(task, stepName, b.state or "")
     return respond(request, 204)
 
 

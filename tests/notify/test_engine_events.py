@@ -128,3 +128,17 @@ def test_notify_plugin_refuses_unknown_backend_at_load(server):
         server.call(server.host.validate, "notify", None, {"message": "x", "backends": ["chat", "nope"]})
     assert "can't find backend name: nope. Available backends: chat, failures, hook" in str(err.value)
     server.call(server.host.validate, "notify", None, {"message": "x", "backends": ["hook"]})
+
+
+def test_manual_step_state_change_is_announced(server, receiver):
+    task = server.create_task("notify-fail")
+    rid = task["resolution"]
+    server.wait_resolution(rid, {"BLOCKED_BADREQUEST"})
+    assert server.post(f"/resolution/{rid}/pause").status_code == 204
+    r = server.put(f"/resolution/{rid}/step/boom/state", json={"state": "TODO"})
+    assert r.status_code == 204, r.text
+    server.flush()
+    got = [r.json for r in receiver.at("/hook", task["id"])]
+    manual = [m for m in got if m["notification_type"] == "task_step_update" and m["step_name"] == "boom"]
+    assert manual[-1]["step_state"] == "TODO"
+    assert manual[-1]["resolution_id"] == rid
