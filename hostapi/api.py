@@ -111,3 +111,17 @@ def build_api(app: FastAPI, services: Services) -> None:
 
     # Outermost: CORS headers and the audit log line also cover authentication failures.
     app.add_middleware(APIMiddleware, instance_id=lambda: getattr(services.store, "instance_id", None))
+    _add_plugin_middlewares(app, services.plugin_manager)
+
+
+def _add_plugin_middlewares(app: FastAPI, plugin_manager: Any) -> None:
+    """Init plugins' middlewares, outside µTask's own so they run first (in the order each plugin lists them)."""
+    hook = getattr(getattr(plugin_manager, "hook", None), "utask_http_middlewares", None)
+    if hook is None:
+        return
+    declared = [m for per_plugin in hook() for m in (per_plugin or [])]
+    # Starlette runs the last added middleware first: add in reverse so the first declared runs first.
+    for entry in reversed(declared):
+        cls, options = entry if isinstance(entry, tuple) else (entry, {})
+        app.add_middleware(cls, **options)
+

@@ -50,3 +50,12 @@ def utask_config_sources() -> dict[str, Any]:
 @hookspec
 def utask_extra_routes(app: Any) -> None:
     """Add HTTP routes (init plugin): `app` is the FastAPI application; mount routers on it."""
+
+
+@hookspec
+def utask_http_middlewares() -> list[Any]:
+    """Return HTTP middlewares (init plugin), each an ASGI middleware class or a `(class, options)` pair.
+
+    They wrap the API and run before µTask's own (CORS, audit log line, authentication), in the order
+    returned, like µTask's init-plugin middlewares.
+    """

@@ -297,3 +297,48 @@ def test_one_error_mapping():
     assert e.error_status(psycopg.errors.InvalidTextRepresentation("uuid")) == 400
     assert e.error_status(psycopg.errors.LockNotAvailable("nowait")) == 500
     assert e.error_status(RuntimeError("boom")) == 500
+
+
+def test_init_plugin_adds_middlewares_and_routes(api_db):
+    """An init plugin (trusted, in-process) wraps the API with its middlewares and mounts its own routes."""
+    from fastapi import APIRouter
+    from utask.core.plugins.manager import build_manager
+    from utask_sdk import hookimpl
+
+    class Stamp:
+        def __init__(self, app, name: str) -> None:
+            self.app, self.name = app, name
+
+        async def __call__(self, scope, receive, send):
+            async def stamped(message):
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", []).append((b"x-stamped-by", self.name.encode()))
+                await send(message)
+            await self.app(scope, receive, send if scope["type"] != "http" else stamped)
+
+    class InitPlugin:
+        @hookimpl
+        def utask_http_middlewares(self):
+            return [(Stamp, {"name": "company-sso"})]
+
+        @hookimpl
+        def utask_extra_routes(self, app):
+            router = APIRouter()
+
+            @router.get("/company/hello")
+            async def hello():
+                return {"hello": "from an init plugin"}
+
+            app.include_router(router)
+
+    pm = build_manager(entry_points=False)
+    pm.register(InitPlugin(), name="company-init")
+    server, stop = start_api(api_db, plugin_manager=pm)
+    try:
+        r = server.get("/company/hello")
+        assert r.json() == {"hello": "from an init plugin"} and r.headers["x-stamped-by"] == "company-sso"
+        # It runs before µTask's own middlewares: even a refused (anonymous) call goes through it.
+        refused = server.get("/task", user=None)
+        assert refused.status_code == 401 and refused.headers["x-stamped-by"] == "company-sso"
+    finally:
+        stop()
