@@ -408,14 +408,17 @@ def test_large_foreach_is_linear():
     def timed(n):
         spec = {"loop": {"idempotent": True, "foreach": "[" + ",".join(str(i) for i in range(n)) + "]",
                          "action": echo({"x": "{{.iterator}}"})}}
-        t = time.perf_counter()
+        # CPU time of this process, not wall time: other work on the machine must not decide the outcome.
+        t = time.process_time()
         out, _ = run_steps(spec)
         assert out.state == R.DONE and len(out.steps["loop"].children) == n
-        return (time.perf_counter() - t) / n
+        return (time.process_time() - t) / n
 
     small = min(timed(500) for _ in range(2))
-    large = timed(5000)
-    assert large < small * 3  # generous bound for a noisy machine; per-step cost must not grow with n
+    large = min(timed(5000) for _ in range(2))
+    # Quadratic work would cost ~10x per step at 10x the items; linear stays near 1x (the timing is in
+    # benchmarks/engine.py). The bound only has to tell the two apart.
+    assert large < small * 4
 
 
 def test_try_count_is_only_visible_for_steps_completed_in_this_run():
