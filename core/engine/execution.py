@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from utask.core.metrics import METRICS
+
 from . import states
 from .actions import ActionExecutor, failure_state, to_outcome
 from .functions import FunctionDef, FunctionRegistry, NoRunner, pre_hook_of
@@ -321,5 +323,6 @@ async def finish(env: ExecutionEnv, att: Attempt) -> Step:
         if st.state == states.RUNNING:
             st.state = states.DONE
             st.error = ""
+    METRICS.step_executions.labels(plugin=att.execution.action_type, state=st.state).inc()
     st.try_count += 1
     return st

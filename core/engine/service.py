@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -767,8 +768,10 @@ class TaskService:
             identity_factory=env.identity_factory, commit=writer.commit, mark_running=writer.mark_running,
             emit_step_update=self._step_listener(task, env.on_step_update), set_task_tags=set_tags,
         )
+        started = time.monotonic()
         handle.outcome = await run_resolution(ctx)
         await writer.write_blob(handle.outcome.steps)
+        _observe_run(tpl.name, time.monotonic() - started, handle.outcome.state, task.created, res.created)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         self._track(asyncio.ensure_future(coro))
@@ -885,3 +888,17 @@ async def start_instance(
     service.coordinator = coordinator
     await coordinator.start()
     return coordinator
+
+
+def _observe_run(template: str, seconds: float, state: str, task_created: datetime,
+                 resolution_created: datetime | None) -> None:
+    """Run duration, and µTask's completion summaries when the resolution is DONE (reference §13)."""
+    from utask.core.metrics import METRICS
+
+    METRICS.run_duration.labels(template=template).observe(seconds)
+    if state == RS.DONE:
+        now = utcnow()
+        METRICS.complete_times.labels(template=template).observe((now - task_created).total_seconds())
+        if resolution_created is not None:
+            METRICS.exec_times.labels(template=template).observe((now - resolution_created).total_seconds())
+

@@ -167,6 +167,7 @@ class Worker:
             hit_memory, self._oom_seen = oom > self._oom_seen, max(oom, self._oom_seen)
             hit_pids, self._pids_seen = refusals > self._pids_seen, max(refusals, self._pids_seen)
             reply["message"] = self._death_message(reply, hit_memory, hit_pids)
+            _count_kill(reply["message"])
             recycle = recycle or reply.get("t") == "died" or hit_memory
         if recycle:
             self.retire()
@@ -267,3 +268,18 @@ class Worker:
         for pending in self.pending.values():
             if not pending.future.done():
                 pending.future.set_result(dict(reply))
+
+
+_KILL_LIMITS = (("memory limit", "memory"), ("timed out after", "timeout"), ("CPU time limit", "cpu"),
+                ("process limit", "processes"), ("plugin process killed by signal", "signal"))
+
+
+def _count_kill(message: str) -> None:
+    """`utask_sandbox_kills{limit}`: the limit named by the death message, if it names one."""
+    for prefix, limit in _KILL_LIMITS:
+        if message.startswith(prefix):
+            from utask.core.metrics import METRICS
+
+            METRICS.sandbox_kills.labels(limit=limit).inc()
+            return
+

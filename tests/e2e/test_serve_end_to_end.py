@@ -71,3 +71,14 @@ def test_anonymous_callers_are_refused(server: str) -> None:
     r = httpx.get(f"{server}/task")
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == 'Basic realm="Authorization Required"'
+
+
+def test_metrics_count_step_executions_and_runs(server: str) -> None:
+    """The engine feeds /metrics: step executions by plugin and state, run durations, completion times."""
+    with httpx.Client(base_url=server, auth=ADMIN, timeout=10) as client:
+        created = client.post("/task", json={"template_name": "hello-world", "input": {"name": "Bob"}})
+        assert wait_task(client, created.json()["id"], {"DONE"})["state"] == "DONE"
+    text = httpx.get(f"{server}/metrics").text
+    assert 'utask_step_executions_total{plugin="echo",state="DONE"} 2.0' in text
+    assert 'utask_run_duration_seconds_count{template="hello-world"} 1.0' in text
+    assert 'utask_complete_times_count{template="hello-world"} 1.0' in text

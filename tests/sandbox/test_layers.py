@@ -52,10 +52,17 @@ def test_timeout_kills_the_whole_tree_including_setsid_escapers(full):
         seen.update(pids)
         return True
 
+    from utask.core.metrics import METRICS
+
+    def kills() -> float:
+        return METRICS.registry.get_sample_value("utask_sandbox_kills_total", {"limit": "timeout"}) or 0.0
+
+    killed_before = kills()
     # The plugin reports its children through a host call, then hangs.
     start = time.monotonic()
     result = full.run("attack", {"do": "hostcall_then_hang"}, host_calls={"report": report})
     assert result.error is not None and result.error.message == "timed out after 2s"
+    assert kills() == killed_before + 1  # /metrics: utask_sandbox_kills{limit="timeout"}
     assert time.monotonic() - start < 8  # 2 s timeout + a possible worker restart on a loaded machine
     deadline = time.monotonic() + 2
     while any(alive(int(p)) for p in seen.values()) and time.monotonic() < deadline:
