@@ -26,7 +26,7 @@ _INSTALLED = InstalledPluginsCatalog()
 
 
 class _InstalledExcept:
-    """The installed catalog minus names the tests accept unchecked (the Go oracle's stub runners), even
+    """The installed catalog minus names the tests accept unchecked (stand-in action types), even
     once a real plugin of that name is installed."""
 
     def __init__(self, inner: Any, names: set[str]) -> None:
