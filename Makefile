@@ -14,7 +14,7 @@ PLUGINS := $(sort $(wildcard builtin-plugins/*/pyproject.toml))
 INSTALL_INPUTS := pyproject.toml setup.py sdk/pyproject.toml $(PLUGINS)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-browser lint bench clean
 
 install: $(STAMP)
 
@@ -29,8 +29,21 @@ $(STAMP): $(INSTALL_INPUTS)
 run: install
 	$(BIN)/utask serve --templates-path templates --http-port 8081
 
-test: install
+test: install test-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The dashboard tests drive the machine's Chromium (Debian's package); install it when it is missing.
+test-browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$UTASK_TEST_CHROMIUM" ] || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium for the dashboard tests (apt-get install chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the dashboard tests need Chromium: install your distribution's chromium package" \
+	         "or set UTASK_TEST_CHROMIUM to a Chromium binary" >&2; exit 1; \
+	  fi; }
 
 lint: install
 	$(BIN)/ruff check .

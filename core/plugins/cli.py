@@ -9,8 +9,19 @@ import os
 import sys
 from typing import Any
 
-TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            "plugin-template")
+
+def scaffold_dir() -> str:
+    """The cookiecutter scaffold: shipped in the distribution as `utask.scaffold` (the repository's
+    `plugin-template/`, which an editable install maps to directly)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("utask.scaffold")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if os.path.isfile(os.path.join(location, "cookiecutter.json")):
+            return str(location)
+    # A source tree that is not installed.
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "plugin-template")
 
 
 def register(subparsers: Any) -> None:
@@ -84,7 +95,7 @@ def cmd_plugin_new(args: argparse.Namespace) -> int:
         print(f"utask plugin new: {name!r} is not a valid action type (lower-case letters, digits, _)",
               file=sys.stderr)
         return 2
-    path = cookiecutter(TEMPLATE_DIR, no_input=True, output_dir=args.output_dir,
+    path = cookiecutter(scaffold_dir(), no_input=True, output_dir=args.output_dir,
                         extra_context={"plugin_name": name, "author": getattr(args, "author", "") or ""})
     print(path)
     return 0

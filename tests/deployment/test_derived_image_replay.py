@@ -1,6 +1,6 @@
 """The derived image's build, replayed without Docker: a fresh virtualenv stands for the base image's
 /opt/utask (SDK, server and builtin plugins installed from this repository as regular wheels, the plugin
-scaffold put where the Dockerfile puts it), then the deployer's repository laid out by install-utask.sh
+scaffold inside the `utask` wheel), then the deployer's repository laid out by install-utask.sh
 gets a scaffolded plugin, installed as its Dockerfile installs every plugin of plugins/; `make check-local`
 checks its templates and runs the plugin's tests; `utask` serves with the image's environment and the
 compose file's configuration, and both the example task and one using the new plugin run to DONE."""
@@ -102,12 +102,11 @@ def image(readable_dir: Path) -> Path:
     # the same setuptools backend builds the same wheels, only not in a fresh environment each.
     uv_install(python, "setuptools>=69", "wheel")
     uv_install(python, "--no-build-isolation", "./sdk", ".", *plugins, cwd=src)
-    # The builder's second RUN: the plugin scaffold beside the installed `utask` package.
-    scaffold_run = values(builder, "RUN")[1]
-    assert scaffold_run.startswith("cp -r plugin-template")
+    # The builder's second RUN compiles bytecode; the plugin scaffold comes inside the `utask` wheel.
+    assert values(builder, "RUN")[1].startswith("/opt/utask/bin/python -m compileall")
     package_dir = run(str(python), "-c", "import utask.core, os; print(os.path.dirname(os.path.dirname(utask.core.__file__)))",
                       check=True).stdout.strip()
-    shutil.copytree(src / "plugin-template", Path(package_dir) / "plugin-template")
+    assert (Path(package_dir) / "scaffold" / "cookiecutter.json").is_file()
     # Regular installs, not editable ones pointing back into a source tree.
     assert Path(package_dir).is_relative_to(venv) and not list(Path(package_dir).parent.glob("__editable__*"))
     return venv
