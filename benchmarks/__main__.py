@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("templating", "sandbox", "api", "engine")
+BENCHMARKS = ("templating", "sandbox", "api", "engine", "startup")
 
 
 def main(argv: list[str]) -> int:

@@ -3,6 +3,10 @@
 - `GET /task/:id` median latency over HTTP (goal ≤ 5 ms), against the naive floor measured in the same
   run: `GET /unsecured/mon/ping` (framework + one `SELECT 1`).
 - `POST /task` throughput with concurrent clients (goal ≥ 300/s).
+- The dashboard's list page on a big history: 10,000 more tasks bulk-inserted (SQL COPY, encrypted like the
+  server's own), then the median latency of `GET /task?page_size=20` as a regular user, with a state
+  filter, and `type=all` as an administrator (goal ≤ 300 ms, far above what it takes), and the time to the
+  first `stats` event of `GET /task/events` (the counts by state the list page charts).
 
 The server is `utask serve` as an operator runs it (a real subprocess: plugin host, engine, collectors,
 template publishing, basic auth, `GIN_MODE=release` compact JSON, its log lines written to /dev/null), on a
@@ -88,6 +92,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"  # a regular (non-admin) user, as most callers are
+ADMIN_USER, ADMIN_PASSWORD = "admin", "admin-password"
 
 
 def _serve_env(url: str, port: int, key: str) -> dict[str, str]:
@@ -97,7 +102,7 @@ def _serve_env(url: str, port: int, key: str) -> dict[str, str]:
     env.update({
         "CONFIGURATION_FROM": "env:CFG", "CFG_DATABASE": url, "CFG_ENCRYPTION_KEY": key,
         "CFG_UTASK_CFG": json.dumps({"admin_usernames": ["admin"], "application_name": "bench"}),
-        "CFG_BASIC_AUTH": json.dumps({BENCH_USER: BENCH_PASSWORD}),
+        "CFG_BASIC_AUTH": json.dumps({BENCH_USER: BENCH_PASSWORD, ADMIN_USER: ADMIN_PASSWORD}),
         "SERVER_PORT": str(port), "SERVER_HOST": "127.0.0.1", "GIN_MODE": "release",
     })
     return env
@@ -131,10 +136,11 @@ class _Connection:
     """A minimal HTTP/1.1 keep-alive client: httpx costs the client ~2.5 ms of CPU a request, as much as the
     server itself, which on a 2-core machine measures the client more than the server."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, admin: bool = False) -> None:
         host, _, port = base.removeprefix("http://").partition(":")
         self.host, self.port = host, int(port)
-        token = base64.b64encode(f"{BENCH_USER}:{BENCH_PASSWORD}".encode()).decode()
+        user, password = (ADMIN_USER, ADMIN_PASSWORD) if admin else (BENCH_USER, BENCH_PASSWORD)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self.headers = f"Host: {host}:{port}\r\nAuthorization: Basic {token}\r\nAccept: application/json\r\n"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -173,9 +179,9 @@ async def _client(base: str, phase: str, rounds: int, concurrency: int, task_id:
         assert status == 201, body
         out["task_id"] = json.loads(body)["id"]
         await conn.close()
-    elif phase == "latency":
-        conn = _Connection(base)
-        path = "/unsecured/mon/ping" if not task_id else f"/task/{task_id}"
+    elif phase in ("latency", "latency-admin"):
+        conn = _Connection(base, admin=phase == "latency-admin")
+        path = "/unsecured/mon/ping" if not task_id else task_id if task_id.startswith("/") else f"/task/{task_id}"
         for _ in range(50):  # warm-up: pools, caches
             await conn.request("GET", path)
         latencies = []
@@ -186,6 +192,24 @@ async def _client(base: str, phase: str, rounds: int, concurrency: int, task_id:
             assert status == 200, body
         out["latencies"] = latencies
         await conn.close()
+    elif phase == "stream-first":
+        # Open `task_id` (an event stream path) `rounds` times; the time to its first `stats` event each time.
+        latencies = []
+        for _ in range(rounds + 5):
+            reader, writer = await asyncio.open_connection(*base.removeprefix("http://").split(":"))
+            head = _Connection(base).headers
+            t0 = time.perf_counter()
+            writer.write(f"GET {task_id} HTTP/1.1\r\n{head}\r\n".encode())
+            data = b""
+            while b"event: stats\ndata: " not in data or not data.split(b"event: stats\ndata: ", 1)[1].count(b"\n"):
+                chunk = await reader.read(65536)
+                if not chunk:
+                    raise RuntimeError(f"stream ended: {data[:300]!r}")
+                data += chunk
+            latencies.append(time.perf_counter() - t0)
+            writer.close()
+            await writer.wait_closed()
+        out["latencies"] = latencies[5:]  # the first ones warm the server up
     elif phase == "throughput":
         conns = [_Connection(base) for _ in range(concurrency)]
         for i, conn in enumerate(conns * 4):  # warm-up: every connection, the server's pools and caches
@@ -256,6 +280,8 @@ def _measure(base: str, pid: int) -> list[dict[str, Any]]:
         values = sorted(values)
         return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 3)
 
+    lists = _measure_lists(base)
+
     return [
         {"figure": "api_get_task_latency_ms", "p50": round(statistics.median(get_task) * 1000, 3), "goal_p50": 5.0,
          "p90": ms(get_task, 0.9), "p99": ms(get_task, 0.99), "rounds": len(get_task),
@@ -268,7 +294,90 @@ def _measure(base: str, pid: int) -> list[dict[str, Any]]:
          "cpu_bound_value": round(1000 / post_cpu_ms, 1) if post_cpu_ms else None,
          "client_cpu_ms_per_request": round(post["client_cpu_seconds"] / created * 1000, 3),
          "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)},
+        *lists,
     ]
+
+
+LIST_TASKS = 10_000
+
+
+def _bulk_insert(url: str, key: str, count: int) -> None:
+    """`count` tasks of bench-template, most DONE, spread over 30 days, a third of them the bench user's, each
+    non-TODO one with a resolution (COPY: seconds, where POST /task would take minutes)."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from utask.core.crypto import KeyRing
+
+    keyring = KeyRing.from_values([key])
+    rnd = random.Random(7)
+    states = ("DONE",) * 16 + ("TODO", "RUNNING", "BLOCKED", "CANCELLED", "WONTFIX")
+    users = (BENCH_USER, "alice", "carol")
+    now = datetime.now(UTC)
+    with psycopg.connect(url, autocommit=True) as conn:
+        template_id = conn.execute("SELECT id FROM task_template WHERE name = 'bench-template'").fetchone()[0]
+        rows = []
+        for i in range(count):
+            pid = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+            last = now - timedelta(seconds=rnd.uniform(0, 30 * 86400))
+            rows.append((pid, template_id, f"bulk {i}", rnd.choice(users), "[]", "null", last, last,
+                         rnd.choice(states), 0, 1, b"", keyring.encrypt_marshal({"id": str(i)}, pid),
+                         keyring.encrypt(b"{}", pid)))
+        with conn.cursor() as cur, cur.copy(
+                'COPY "task" (public_id, id_template, title, requester_username, requester_groups, watcher_usernames, '
+                "created, last_activity, state, steps_done, steps_total, crypt_key, encrypted_input, "
+                "encrypted_result) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.execute("""
+            INSERT INTO "resolution" (public_id, id_task, resolver_username, state, created, last_start, last_stop,
+                                      run_count, run_max, crypt_key, encrypted_steps, base_configurations)
+            SELECT gen_random_uuid(), t.id, t.requester_username,
+                   CASE t.state WHEN 'BLOCKED' THEN 'BLOCKED_BADREQUEST' WHEN 'WONTFIX' THEN 'CANCELLED'
+                                ELSE t.state END,
+                   t.created, t.created, t.last_activity, 1, 10, ''::bytea, ''::bytea, '{}'::jsonb
+            FROM "task" t LEFT JOIN "resolution" r ON r.id_task = t.id
+            WHERE r.id IS NULL AND t.state <> 'TODO' AND t.title LIKE 'bulk %'""")
+        conn.execute('ANALYZE "task"')
+        conn.execute('ANALYZE "resolution"')
+
+
+def _measure_lists(base: str) -> list[dict[str, Any]]:
+    url, key = _CONTEXT["url"], _CONTEXT["key"]
+    _bulk_insert(url, key, LIST_TASKS)
+    with psycopg.connect(url) as conn:
+        total = conn.execute('SELECT count(*) FROM "task"').fetchone()[0]
+
+    def p50(values: list[float]) -> float:
+        return round(statistics.median(values) * 1000, 3)
+
+    def p90(values: list[float]) -> float:
+        return round(sorted(values)[int(0.9 * len(values))] * 1000, 3)
+
+    out = []
+    cases = [
+        ("api_list_20_of_10000_tasks_ms", "latency", "/task?page_size=20", "regular user, type=own"),
+        ("api_list_20_of_10000_tasks_state_filter_ms", "latency", "/task?page_size=20&state=BLOCKED",
+         "regular user, type=own, state=BLOCKED"),
+        ("api_list_20_of_10000_tasks_admin_all_ms", "latency-admin", "/task?page_size=20&type=all",
+         "administrator, type=all"),
+        ("api_list_20_of_10000_tasks_admin_all_state_ms", "latency-admin",
+         "/task?page_size=20&type=all&state=RUNNING", "administrator, type=all, state=RUNNING"),
+    ]
+    for figure, phase, path, who in cases:
+        lat = _run_client(base, phase, rounds=200, task_id=path)["latencies"]
+        out.append({"figure": figure, "p50": p50(lat), "goal_p50": 300.0, "p90": p90(lat), "rounds": len(lat),
+                    "request": f"GET {path}", "caller": who, "tasks_in_database": total,
+                    "load_average": round(os.getloadavg()[0], 2)})
+    lat = _run_client(base, "stream-first", rounds=50, task_id="/task/events?type=own")["latencies"]
+    out.append({"figure": "api_task_events_first_stats_ms", "p50": p50(lat), "goal_p50": 300.0, "p90": p90(lat),
+                "rounds": len(lat), "request": "GET /task/events (until its first `stats` event)",
+                "caller": "regular user, type=own", "tasks_in_database": total,
+                "load_average": round(os.getloadavg()[0], 2)})
+    return out
+
+
+_CONTEXT: dict[str, str] = {}
 
 
 def main() -> None:
@@ -284,6 +393,7 @@ def main() -> None:
 
         migrate(url)
         key = generate_key_json(timestamp=1_600_000_000)
+        _CONTEXT.update(url=url, key=key)
         with tempfile.TemporaryDirectory(prefix="utask-bench-") as work:
             # `utask serve` publishes ./templates at start-up, as in a deployment.
             (Path(work) / "templates").mkdir()

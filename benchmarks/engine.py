@@ -158,6 +158,41 @@ async def _host_parallel(runtime: Any, total: int) -> float:
     return total / (time.perf_counter() - t0)
 
 
+def _proc_cpu(pid: int, children: bool = True) -> float:
+    """CPU seconds of a process (utime + stime), with its reaped children (cutime + cstime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def _sandbox_cpu(runtime: Any) -> float:
+    """CPU seconds of the plugin workers: the live zygotes with their reaped executions, plus the workers this
+    process reaped (retired ones)."""
+    total = 0.0
+    for pool in runtime.host.pools.values():
+        for worker in list(pool.workers):
+            proc = worker.proc
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(OSError):
+                    total += _proc_cpu(proc.pid)
+    times = os.times()
+    return total + times.children_user + times.children_system
+
+
+def _postgres_cpu() -> float | None:
+    """CPU seconds of the local PostgreSQL processes (None when none is visible: a remote database)."""
+    total, seen = 0.0, False
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() not in ("postgres", "postmaster"):
+                        continue
+                total += _proc_cpu(int(entry), children=False)
+                seen = True
+    return total if seen else None
+
+
 def _stats(values: list[float], digits: int = 3) -> dict[str, Any]:
     return {"median": round(statistics.median(values), digits), "runs": [round(v, digits) for v in values]}
 
@@ -181,16 +216,25 @@ async def _engine_figures(url: str, key: str, folder: Path, big: int, repeat: in
                     "baseline": "40 x warm sandboxed echo round trip (no engine, no database)",
                     "baseline_seconds": round(40 * echo_ms / 1000, 3), "load_average": loads})
 
-        loads, rates, cpu = [], [], []
+        loads, rates, cpu, sandbox, postgres = [], [], [], [], []
         for _ in range(repeat):
+            sandbox0, postgres0 = _sandbox_cpu(runtime), _postgres_cpu()
             elapsed, handle = await _resolve(runtime, "bench-foreach-1000")
             rates.append(1000 / elapsed)
             cpu.append(handle.server_cpu)
+            sandbox.append(_sandbox_cpu(runtime) - sandbox0)
+            postgres1 = _postgres_cpu()
+            if postgres0 is not None and postgres1 is not None:
+                postgres.append(postgres1 - postgres0)
             loads.append(_load())
         host_rate = await _host_parallel(runtime, 1000)
         out.append({"figure": "engine_foreach_1000_steps_per_s", **_stats(rates, 1), "goal": 1000,
                     "commits": handle.writer.commits if handle.writer else None,
+                    # Where the CPU goes (2 cores): the engine process, the plugin workers (zygotes and their
+                    # forked executions), the local PostgreSQL; ms per step, medians of the runs.
                     "server_cpu_ms_per_step": round(statistics.median(cpu), 3),
+                    "sandbox_cpu_ms_per_step": round(statistics.median(sandbox), 3),
+                    "postgres_cpu_ms_per_step": round(statistics.median(postgres), 3) if postgres else None,
                     "baseline": "plugin host alone, 1,000 echoes in flight together (no engine, no database)",
                     "baseline_per_s": round(host_rate, 1), "load_average": loads})
 

@@ -30,7 +30,7 @@ from .http.body import clamp_max_body_bytes
 from .http.middleware import APIMiddleware
 from .http.render import default_pretty, render
 from .metrics import METRICS, Metrics
-from .routes import meta, resolutions, tasks, templates
+from .routes import events, meta, resolutions, tasks, templates, ui
 
 log = logging.getLogger("utask.api")
 
@@ -91,8 +91,10 @@ def build_api(app: FastAPI, services: Services) -> None:
     app.state.pretty_json = default_pretty() if services.pretty_json is None else services.pretty_json
     app.state.max_body_bytes = clamp_max_body_bytes(getattr(settings.utask, "max_body_bytes", 0))
 
-    for module in (meta, templates, tasks, resolutions):
+    # `events` before `tasks`: /task/events is not /task/{id}.
+    for module in (meta, templates, events, tasks, resolutions, ui):
         app.include_router(module.api)
+    _mount_dashboard(app, services)
     if not _has_route(app, "/unsecured/mon/ping"):
         app.add_api_route("/unsecured/mon/ping", meta.ping, methods=["GET"], include_in_schema=False)
     title, version = services.application_name, services.version
@@ -112,6 +114,37 @@ def build_api(app: FastAPI, services: Services) -> None:
     # Outermost: CORS headers and the audit log line also cover authentication failures.
     app.add_middleware(APIMiddleware, instance_id=lambda: getattr(services.store, "instance_id", None))
     _add_plugin_middlewares(app, services.plugin_manager)
+
+
+def _mount_dashboard(app: FastAPI, services: Services) -> None:
+    """The dashboard's files and Swagger UI (`routes.ui`), and the task changes its live views listen to
+    (`routes.events`): one LISTEN connection for the process, closed before the server stops."""
+    import contextlib
+
+    from .dashboard import dashboard_site, swagger_site
+    from .live import TaskChanges
+
+    cfg = services.settings.utask
+    app.state.ui_sites = {"dashboard": dashboard_site(cfg), "swagger": swagger_site(cfg, services.application_name)}
+    hub = TaskChanges(services.settings.database_url, services.store)
+    app.state.live = hub
+    # `utask serve` calls these as soon as it starts shutting down, before uvicorn waits for open responses:
+    # event streams end there instead of holding the graceful shutdown.
+    hooks = getattr(app.state, "before_server_shutdown", None)
+    if hooks is None:
+        hooks = app.state.before_server_shutdown = []
+    hooks.append(hub.close)
+    previous = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> Any:
+        async with previous(application) as state:
+            try:
+                yield state
+            finally:
+                await hub.close()
+
+    app.router.lifespan_context = lifespan
 
 
 def _add_plugin_middlewares(app: FastAPI, plugin_manager: Any) -> None:

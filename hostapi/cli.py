@@ -273,6 +273,19 @@ async def _serve_async(settings: Any, database: Any, options: Any) -> int:
                 print("\n".join(lines), flush=True)
 
         server.startup = startup  # type: ignore[method-assign]
+        original_shutdown = server.shutdown
+
+        async def shutdown(sockets: Any = None) -> None:
+            # Long-lived responses (the dashboard's event streams) end first: uvicorn's graceful shutdown
+            # waits for every open response, so an open stream would hold it for its whole timeout.
+            for hook in list(getattr(app.state, "before_server_shutdown", ())):
+                try:
+                    await hook()
+                except Exception as exc:  # noqa: BLE001 - shutting down regardless
+                    log.warning("shutdown hook failed: %s", exc)
+            await original_shutdown(sockets=sockets)
+
+        server.shutdown = shutdown  # type: ignore[method-assign]
         try:
             await server.serve()
         except _Stopped:

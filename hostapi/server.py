@@ -1,8 +1,9 @@
 """The composition root of `utask serve`: plugin host, templates, engine, collectors and REST API in one process.
 
-Start-up order (reference §9.6, adapted): plugin host (workers confined and handshaken) → functions →
-templates (validated against the plugins, then published to the database) → task service and this
-instance's collectors → the REST API on the app. Any failure stops start-up with one line
+Start-up order (reference §9.6, adapted): plugin host (every plugin checked in one confined catalog
+process; execution workers start on first use, or now for `sandbox.prestart`) → functions → templates
+(validated by the catalog process, which then exits; then published to the database) → task service and
+this instance's collectors → the REST API on the app. Any failure stops start-up with one line
 (`ServerStartError`); `Runtime.stop()` undoes what was started, in reverse order.
 """
 
@@ -46,12 +47,12 @@ class Runtime:
         return runtime
 
     async def _start(self) -> None:
-        from utask.core.engine import PluginHostExecutor
-        from utask.core.engine.service import TaskService, start_instance
-        from utask.core.engine.store import Store
+        import asyncio
+
         from utask.core.notify import NotifyConfigError, build_notifier
         from utask.core.plugins import PluginHost
         from utask.core.plugins.host import PluginRefusedError
+        from utask.core.sandbox import SandboxConfigError
 
         settings, options = self.settings, self.options
         # Notification backends first: a bad notify_config stops start-up before anything runs, and the
@@ -67,13 +68,31 @@ class Runtime:
             self.host = PluginHost.from_config(settings.utask.sandbox or None, plugin_settings={
                 "script": {"scripts_path": getattr(options, "scripts_path", None) or "./scripts"},
                 "notify": {"backends": self.notifier.backend_names}})
-            await self.host.start()
+        except SandboxConfigError as exc:
+            raise ServerStartError(f'configuration item "utask-cfg": {exc}') from None
+        # While the plugin catalog process starts (a confined interpreter importing every plugin, on another
+        # core), a thread imports the rest of the server and reads the functions and templates: start-up
+        # waits for the slower of the two instead of both in turn.
+        reading = asyncio.get_running_loop().run_in_executor(None, self._read_definitions)
+        try:
+            try:
+                await self.host.start()
+            except BaseException:
+                await asyncio.gather(reading, return_exceptions=True)  # start-up stops: its outcome is moot
+                raise
         except PluginRefusedError as exc:
             raise ServerStartError(f"plugins refused: {exc}") from None
+        except SandboxConfigError as exc:
+            raise ServerStartError(f'configuration item "utask-cfg": {exc}') from None
         log.info("plugins ready: %s", ", ".join(sorted(self.host.action_types())) or "none")
 
-        self.functions = self._load_functions()
-        self.templates = await self._load_templates()
+        self.functions, loaded = await reading
+        self.templates = await self._validate_templates(loaded)
+        await self.host.close_catalog()  # templates are validated: nothing else needs it
+
+        from utask.core.engine import PluginHostExecutor
+        from utask.core.engine.service import TaskService, start_instance
+        from utask.core.engine.store import Store
 
         self.store = Store(settings.database_url, settings.keyring,
                            pool_size=max(2, min(settings.utask.database_config.max_open_conns, 20)),
@@ -110,6 +129,16 @@ class Runtime:
         return HostCalls(self.tasks, callback=getattr(self.settings, "callback", None), is_admin=is_admin,
                          notifier=self.notifier)
 
+    def _read_definitions(self) -> tuple[Any, list[Any]]:
+        """In a thread, beside the plugin host's start: functions and templates read from their folders, and
+        the modules the rest of the start-up needs imported meanwhile."""
+        import importlib
+
+        for module in ("utask.core.engine.service", "utask.core.engine.store", "utask.core.engine.template_sync",
+                       "utask.core.engine.host_calls", "utask.core.templates.catalogs", "utask.hostapi.api"):
+            importlib.import_module(module)
+        return self._load_functions(), self._read_templates()
+
     def _load_functions(self) -> Any:
         from utask.core.templates import load_functions
 
@@ -118,9 +147,8 @@ class Runtime:
         except (OSError, ValueError) as exc:
             raise ServerStartError(f"failed to load functions: {exc}") from None
 
-    async def _load_templates(self) -> list[Any]:
-        from utask.core.templates import load_templates, validate_template
-        from utask.core.templates.catalogs import PluginHostCatalog
+    def _read_templates(self) -> list[Any]:
+        from utask.core.templates import load_templates
 
         loaded = []
         for directory in self.options.templates_paths:
@@ -130,6 +158,12 @@ class Runtime:
                 raise ServerStartError(f"templates folder {directory!r} not found") from None
             except (OSError, ValueError) as exc:
                 raise ServerStartError(f"failed to load templates from {directory!r}: {exc}") from None
+        return loaded
+
+    async def _validate_templates(self, loaded: list[Any]) -> list[Any]:
+        from utask.core.templates import validate_template
+        from utask.core.templates.catalogs import PluginHostCatalog
+
         templates = [item.template for item in loaded]
         from utask.core.engine.host_calls import KnownTemplatesHost
 

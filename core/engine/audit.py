@@ -109,12 +109,27 @@ async def append(tx: Any, events: Iterable[Event], keyring: Any,
                 "prev_hash": prev, "hash": h,
             })
             prev = h
-        await tx.executemany(aq.INSERT_EVENT, rows)
+        if len(rows) == 1:  # the usual case outside runs: arrays would cost more than they save
+            await tx.execute(aq.INSERT_EVENT, rows[0])
+        else:
+            await _insert_events(tx, task, rows)
         await tx.execute(aq.UPDATE_HEAD, {"task": task, "seq": seq, "hash": prev})
         if heads is not None:
             heads[task] = (seq, prev)
         written += len(rows)
     return written
+
+
+async def _insert_events(tx: Any, task: str, rows: list[dict[str, Any]]) -> None:
+    """Several events of one chain in one statement (a run loop commit appends one per changed step)."""
+    await tx.execute(aq.INSERT_EVENTS, {
+        "task": task, "seqs": [r["seq"] for r in rows], "resolutions": [r["resolution"] for r in rows],
+        "steps": [r["step"] for r in rows], "kinds": [r["kind"] for r in rows],
+        "actors": [r["actor"] for r in rows], "instances": [r["instance"] for r in rows],
+        "created": [r["created"] for r in rows], "from_states": [r["from_state"] for r in rows],
+        "to_states": [r["to_state"] for r in rows], "details": [r["encrypted_details"] for r in rows],
+        "prev_hashes": [r["prev_hash"] for r in rows], "hashes": [r["hash"] for r in rows],
+    })
 
 
 @dataclass

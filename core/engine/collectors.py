@@ -383,7 +383,8 @@ class Coordinator:
     async def collect_garbage(self) -> None:
         threshold = utcnow() - self.config.completed_task_expiration
         async with self.store.tx() as tx:
-            await tx.execute(cq.GC_DELETE_TASKS, {"threshold": threshold})
+            gone = await tx.fetchall(cq.GC_DELETE_TASKS, {"threshold": threshold})
+            await tx.tasks_changed(row["public_id"] for row in gone)  # live views drop them
         async with self.store.tx() as tx:
             await tx.execute(cq.GC_DELETE_ORPHAN_BATCHES)
 

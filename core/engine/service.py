@@ -801,6 +801,7 @@ class TaskService:
                 raise not_found(f"step '{step_name}' not found in resolution")
             amount = int(step.get("try_count") or 0)
             row = await tx.fetchone(hq.INCREASE_RUN_MAX, {"id": res.id, "amount": amount})
+            await tx.task_changed(res.task_public_id)
         live = self._live_runs.get(resolution_public_id)
         if live is not None:
             live.resolution.run_max += amount

@@ -11,13 +11,22 @@ import json
 import logging
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
 from utask.core import gojson
 
 from .messages import Message
+
+if TYPE_CHECKING:
+    import httpx
+
+
+def _http_error() -> type[Exception]:
+    """httpx is imported when a notification is sent, not with the server (it loads ~10 MB, 0.1+ s)."""
+    import httpx
+
+    return httpx.HTTPError
 
 log = logging.getLogger("utask.notify")
 
@@ -62,7 +71,7 @@ class WebhookSender:
         try:
             res = await client.post(self.webhook_url, content=gojson.dumps(self.body(m)).encode("utf-8"),
                                     headers=headers, auth=auth, timeout=HTTP_TIMEOUT)
-        except (httpx.HTTPError, ValueError) as e:
+        except (_http_error(), ValueError) as e:
             _log_error(e, m, WEBHOOK, name)
             return
         if res.status_code >= 400:
@@ -111,7 +120,7 @@ class SlackSender:
         try:
             res = await client.post(self.webhook_url, content=json.dumps(self.body(m, name)).encode("utf-8"),
                                     headers={"Content-Type": "application/json"}, timeout=HTTP_TIMEOUT)
-        except (httpx.HTTPError, ValueError) as e:
+        except (_http_error(), ValueError) as e:
             _log_error(e, m, SLACK, name)
             return
         if res.text != "ok":
@@ -151,7 +160,7 @@ class OpsgenieSender:
         try:
             res = await client.post(url, params=params, content=gojson.dumps(body).encode("utf-8"),
                                     headers=headers, timeout=self.timeout)
-        except (httpx.HTTPError, ValueError) as e:
+        except (_http_error(), ValueError) as e:
             _log_error(e, m, OPSGENIE, name)
             return
         if res.status_code >= 400:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import messages as msgs
 from .config import Backend, NotifyConfigError, build_backend
 from .messages import Message
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("utask.notify")
 
@@ -144,6 +145,8 @@ class Notifier:
             m = await queue.get()
             try:
                 if self._client is None:
+                    import httpx  # here, not with the server: only a server that notifies needs it
+
                     self._client = httpx.AsyncClient()
                 await backend.sender.send(self._client, m, backend.name)
             except asyncio.CancelledError:

@@ -58,7 +58,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     host = PluginHost.from_config(_sandbox_section(getattr(args, "utask_cfg", None)), strict=False)
 
     async def collect() -> list[dict[str, Any]]:
-        await host.start()
+        # Every plugin's own worker, not the catalog process: its layers are those its executions get.
+        await host.start(prestart=("all",))
         try:
             return host.describe()
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 STEP_FAILURE_KINDS = ("client", "server", "fatal", "waiting", "retry")
@@ -36,7 +36,9 @@ class ExecutionIdentity:
     resolver: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Built by hand: `dataclasses.asdict` deep-copies, a cost paid on every execution.
+        return {"task_id": self.task_id, "resolution_id": self.resolution_id, "step_name": self.step_name,
+                "template_name": self.template_name, "requester": self.requester, "resolver": self.resolver}
 
 
 class PluginConfigError(Exception):

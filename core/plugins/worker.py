@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import signal
 from typing import Any
 
@@ -113,8 +114,10 @@ class Worker:
             prepared, self.prepared = self.prepared, None
             await asyncio.get_running_loop().run_in_executor(None, supervisor.destroy, prepared, pid)
         if self.proc is not None and self.proc.returncode is None:
+            # os.kill, not proc.kill(): Popen.kill() polls first, and reaping an exited worker here races
+            # asyncio's child watcher ("Unknown child process pid ..."). Unreaped, the pid cannot be reused.
             with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+                os.kill(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
         for task in self._tasks:
             task.cancel()
@@ -136,20 +139,25 @@ class Worker:
                       handler: HostCallHandler | None = None, timeout: float | None = None) -> dict[str, Any]:
         assert self.proc is not None and self.proc.stdin is not None
         run_id = next(_ids)
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
         self.pending[run_id] = _Pending(future, identity, handler)
         self.executions += 1
         wall = timeout or self.limits.timeout
+        # The zygote enforces the timeout; this backstop only fires if the zygote itself is stuck. (A timer
+        # on the future, not asyncio.wait_for: that costs a task and two more futures per execution.)
+        backstop = loop.call_later(wall + 10.0, _expire, future)
         try:
-            self.proc.stdin.write(wire.encode({**msg, "t": "run", "id": run_id, "timeout": wall}))
-            # The zygote enforces the timeout; this backstop only fires if the zygote itself is stuck.
-            reply = await asyncio.wait_for(future, wall + 10.0)
+            # "t", "id", "timeout" first: the zygote reads them off the front without decoding the request.
+            self.proc.stdin.write(wire.encode({"t": "run", "id": run_id, "timeout": wall, **msg}))
+            reply = await future
         except (TimeoutError, ConnectionError, BrokenPipeError) as err:
             reply = {"t": "died", "timed_out": isinstance(err, asyncio.TimeoutError), "timeout": wall,
                      "reason": f"plugin worker unreachable: {err}"}
             self.retire()
             await self.stop(grace=0)
         finally:
+            backstop.cancel()
             pending = self.pending.pop(run_id, None)
             if pending is not None:
                 for task in pending.calls:
@@ -268,6 +276,11 @@ class Worker:
         for pending in self.pending.values():
             if not pending.future.done():
                 pending.future.set_result(dict(reply))
+
+
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError("no answer from the plugin worker"))
 
 
 _KILL_LIMITS = (("memory limit", "memory"), ("timed out after", "timeout"), ("CPU time limit", "cpu"),

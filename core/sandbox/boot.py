@@ -29,10 +29,13 @@ def main() -> None:
     os.dup2(2, 1)
     os.close(devnull)
     _load_sandbox_package()
-    from _utask_sandbox import confine, zygote  # noqa: E402  (loaded by path just above)
+    from _utask_sandbox import catalog, confine, zygote  # noqa: E402  (loaded by path just above)
 
     report = confine.confine(policy)
-    zygote.serve(policy, report, proto_in, proto_out)
+    if "catalog" in policy["source"]:  # the start-up process that loads every plugin (catalog.py)
+        catalog.serve(policy, report, proto_in, proto_out)
+    else:
+        zygote.serve(policy, report, proto_in, proto_out)
 
 
 if __name__ == "__main__":

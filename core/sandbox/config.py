@@ -4,13 +4,21 @@
       "defaults": {"timeout": "10m", "memory_mb": 512, "cpu_seconds": 600, "max_processes": 64,
                    "max_open_files": 256, "max_file_size_mb": 64, "network": false},
       "plugins": {"<name>": {... same keys ...}},
-      "required_layers": ["seccomp", ...]
+      "required_layers": ["seccomp", ...],
+      "idle_timeout": "5m",
+      "prestart": ["echo", "http"]
     }
 
 Extra keys accepted in `defaults` and `plugins.<name>`: `cpus` (CPU quota in CPUs, default: all of them),
 `max_parallel` (executions at once in one worker), `max_executions` (recycle a worker after that many),
 `writable_paths`, `readable_paths`, and in `plugins.<name>` only `settings` (an object: the plugin's own
-server-side settings, e.g. `{"scripts_path": "/srv/scripts"}` for `script`). Stdlib only: the sandbox boot loads this package before confinement.
+server-side settings, e.g. `{"scripts_path": "/srv/scripts"}` for `script`).
+
+Worker life cycle: a plugin's warm worker is started on the first execution that needs it (concurrent
+first executions share one start), stays warm while used, and is stopped once it has been idle for
+`idle_timeout` (a Go duration or seconds; default `"5m"`; `0` keeps it forever). Plugins named in
+`prestart` (or `["all"]`) get their worker at start-up, as before lazy workers, and keep it warm whatever
+`idle_timeout` says. Stdlib only: the sandbox boot loads this package before confinement.
 """
 
 from __future__ import annotations
@@ -100,6 +108,8 @@ class SandboxConfig:
     defaults: SandboxLimits = field(default_factory=SandboxLimits)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # validated overrides, by plugin name
     required_layers: frozenset[str] = frozenset()
+    idle_timeout: float = 300.0  # seconds a worker may stay idle before it is stopped; 0: never stopped
+    prestart: tuple[str, ...] = ()  # plugins whose worker starts with the server and stays warm ("all": all)
 
     def limits_for(self, plugin: str, declared: dict[str, Any] | None = None) -> SandboxLimits:
         """defaults < what the plugin's own profile declares < the operator's `plugins.<name>`."""
@@ -179,7 +189,7 @@ def parse_sandbox_config(raw: Any) -> SandboxConfig:
         return raw
     if not isinstance(raw, dict):
         raise SandboxConfigError("sandbox: must be an object")
-    unknown = set(raw) - {"defaults", "plugins", "required_layers"}
+    unknown = set(raw) - {"defaults", "plugins", "required_layers", "idle_timeout", "prestart"}
     if unknown:
         raise SandboxConfigError(f"sandbox: unknown key {sorted(unknown)[0]!r}")
     defaults = replace(SandboxLimits(), **_checked(raw.get("defaults") or {}, "sandbox.defaults"))
@@ -195,4 +205,15 @@ def parse_sandbox_config(raw: Any) -> SandboxConfig:
             raise SandboxConfigError(
                 f"sandbox.required_layers: unknown layer {name!r} (known: {', '.join(ALL_LAYERS)}, all)")
     layers = frozenset(ALL_LAYERS) if "all" in required else frozenset(required)
-    return SandboxConfig(defaults=defaults, plugins=plugins, required_layers=layers)
+    idle = raw.get("idle_timeout", "5m")
+    try:
+        idle_timeout = parse_duration(idle) if isinstance(idle, str) else float(idle)
+    except (TypeError, ValueError):
+        raise SandboxConfigError(f"sandbox.idle_timeout: invalid duration {idle!r}") from None
+    if idle_timeout < 0 or isinstance(idle, bool):
+        raise SandboxConfigError(f"sandbox.idle_timeout: must be a duration >= 0, got {idle!r}")
+    prestart = raw.get("prestart") or []
+    if not isinstance(prestart, list) or not all(isinstance(x, str) and x for x in prestart):
+        raise SandboxConfigError(f"sandbox.prestart: must be a list of plugin names (or [\"all\"]), got {prestart!r}")
+    return SandboxConfig(defaults=defaults, plugins=plugins, required_layers=layers, idle_timeout=idle_timeout,
+                         prestart=tuple(dict.fromkeys(prestart)))

@@ -32,6 +32,11 @@ def apply_worker(limits: dict) -> str:
     return note
 
 
+def keep_core_off() -> None:
+    """No core dumps (already so): the zygote's warm-up runs `_lower` through it, changing nothing."""
+    _lower(resource.RLIMIT_CORE, 0)
+
+
 def apply_execution(limits: dict) -> None:
     """Per forked execution: its own CPU seconds (a fresh child starts at zero) and open files."""
     # SIGXCPU at the limit names the cause unambiguously; SIGKILL one second later if it is ignored.

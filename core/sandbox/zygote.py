@@ -1,38 +1,60 @@
-"""The warm worker ("zygote"): confined once, loads its plugin once, forks a fresh child per request.
+"""The warm worker ("zygote"): confined once, loads its plugin once, forks a fresh child per execution.
 
-Each child runs one operation and exits, so executions never share state; the fork costs about a
-millisecond because every import and every confinement layer is already in place. The zygote relays
-frames between the server and its children (stamping each with the execution id, so a child cannot speak
-for another), enforces each execution's wall-clock timeout, and, as a child sub-reaper, kills whatever
-an execution left behind.
+Each child runs one operation and exits, so executions never share state; every import and every
+confinement layer is already in place when it starts. Children are forked ahead of time ("spares"): a
+spare sets itself up (own session, scratch directory, log, rlimits), then blocks on the one request it will
+ever serve, so neither the fork nor the set-up are on an execution's critical path.
+
+What an execution costs is mostly copy-on-write faults (about 3.5 µs each on this project's machines):
+after a fork every page is shared, and each page the child or the zygote then writes is copied, which in
+CPython means every object whose reference count changes. A child writes ~450 pages, whatever it does.
+Spares are forked in batches, because each page the zygote writes after a fork costs it a fault too (~180
+per relay cycle): forking several children back to back pays that once per batch instead of once per
+execution. The pool starts at one spare once the plugin has been used (an idle server holds no spare),
+keeps two more ready while executions come back to back, doubles while executions find it empty (up
+to `max_spares`, bounded by the process limit), and shrinks back to one after `SPARE_IDLE` seconds without
+an execution.
+
+The zygote relays frames between the server and its children (stamping each child frame with the
+execution id, so a child cannot speak for another), enforces each execution's wall-clock timeout, and, as a
+child sub-reaper, kills whatever an execution left behind.
 """
 
 from __future__ import annotations
 
 import _signal
+import collections
 import contextlib
 import ctypes
 import gc
 import os
 import random
-import selectors
+import re
+import select
 import shutil
 import signal
 import sys
 import tempfile
 import time
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 from . import libc, rlimits
 
 EXIT_REFUSED = 70
 _MAXFD = 65536
+MAX_SPARES = 8  # spares at most: each holds a pid of the worker's pids cgroup and ~1 MB of private pages
+SPARE_IDLE = 2.0  # seconds without an execution before the pool shrinks back to one spare
+BUSY_GAP = 0.05  # an execution this soon after the previous one: keep spares set up a cycle ahead (three)
+# The server writes "t", "id" and "timeout" first (worker.py): the zygote reads them without decoding the
+# whole request, which it forwards as received. Anything else is decoded in full.
+_HEAD = re.compile(rb'\{"t":"(run|reply|stop)"(?:,"id":(\d+))?(?:,"timeout":(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))?[,}]')
 # libc's fork with the GIL held, skipping CPython's at-fork handlers (threading, logging and random
 # re-initialisation run Python code that touches hundreds of shared pages: 250 copy-on-write faults and
 # ~1.6 ms of CPU per execution instead of ~90 faults and ~0.8 ms). Safe here because the zygote has a
 # single thread and forks from its main loop (no lock held, no import running); the child reseeds
 # `random` itself, the only handler whose effect matters.
+_SIGCHLD, _SIG_DFL = int(signal.SIGCHLD), int(signal.SIG_DFL)
 _libc_fork = ctypes.PyDLL(None, use_errno=True).fork
 _libc_fork.restype = ctypes.c_int
 
@@ -75,12 +97,20 @@ def _setup_imports(policy: dict[str, Any]) -> None:
             sys.path.append(entry)
 
 
+def _read_proc(path: str) -> bytes:
+    """A small /proc file with plain os calls (no file object: fewer pages touched in a forked child)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+
+
 def _children_of(pid: int) -> list[int]:
     found: list[int] = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                found += [int(p) for p in f.read().split()]
+            found += [int(p) for p in _read_proc(f"/proc/{pid}/task/{tid}/children").split()]
     except OSError:
         pass
     return found
@@ -103,11 +133,14 @@ def sweep_descendants() -> None:
 
 
 class Execution:
+    """One forked child: a spare until `id` is set, then the execution of that request, until reaped."""
+
     __slots__ = ("id", "pid", "rfd", "wfd", "buf", "deadline", "timeout", "done", "timed_out", "scratch", "log")
 
-    def __init__(self, id: int | None, pid: int, rfd: int, wfd: int, timeout: float, scratch: str, log: str, buf) -> None:
-        self.id, self.pid, self.rfd, self.wfd = id, pid, rfd, wfd
-        self.timeout, self.deadline = timeout, time.monotonic() + timeout
+    def __init__(self, pid: int, rfd: int, wfd: int, scratch: str, log: str, buf: Any) -> None:
+        self.id: int | None = None
+        self.pid, self.rfd, self.wfd = pid, rfd, wfd
+        self.timeout = self.deadline = float("inf")
         self.done = False
         self.timed_out = False
         self.scratch, self.log, self.buf = scratch, log, buf
@@ -122,55 +155,134 @@ class Zygote:
         self.limits = policy["limits"]
         self.proto_in, self.proto_out = proto_in, proto_out
         self.host_buf = protocol.FrameBuffer()
-        self.by_pid: dict[int, Execution] = {}
-        self.spare: Execution | None = None
-        self.spares = 0
-        # The spare child is forked once the plugin has been used: an idle server then holds one process
-        # per plugin instead of two (a spare costs ~13 MB of RSS, and most plugins of a server may never
-        # run). The first execution forks on its critical path, as any execution did before spares.
-        self.used = False
+        self.by_pid: dict[int, Execution] = {}  # every live child: spares and executions
+        self.by_id: dict[int, Execution] = {}  # executions, by the server's run id, until reaped
+        self.by_fd: dict[int, Execution] = {}  # by the fd the zygote reads the child's frames from
+        self.spares: collections.deque[Execution] = collections.deque()
+        self.forked = 0
+        # Spares wanted. 0 until the plugin is used: an idle server then holds one process per plugin
+        # (a spare costs ~13 MB of RSS, most of it shared, and most plugins of a server may never run).
+        self.target = 0
+        self.max_spares = max(1, min(MAX_SPARES, int(self.limits.get("max_parallel", 1)),
+                                     int(self.limits.get("max_processes", 8)) // 8))
+        self.last_run = 0.0
         self.fork_failed = False
         self.stopping = False
-        self.sel = selectors.DefaultSelector()
+        self.pid = os.getpid()
+        self.children_file = f"/proc/{self.pid}/task/{self.pid}/children"  # single-threaded: one task
+        self.epoll = select.epoll()
         os.set_blocking(proto_in, False)
-        self.sel.register(proto_in, selectors.EVENT_READ, "host")
+        self.epoll.register(proto_in, select.EPOLLIN)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.on_sigchld = lambda *_: None  # the wake-up fd does the work
+        signal.signal(signal.SIGCHLD, self.on_sigchld)
+        self.epoll.register(self.wake_r, select.EPOLLIN)
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         _runtime.warm_up(plugin)
+        self._warm_up()
+        tempfile.tempdir = None  # each child finds its own TMPDIR (the plugin's import may have asked)
         # Everything loaded so far is shared with every child: keep the collector from walking (and so
         # copy-on-write-copying) it in each of them. This is what makes a fork cost ~1 ms instead of ~10.
         gc.collect()
         gc.freeze()
+
+    def _warm_up(self) -> None:
+        """Run here, 16 times, the zygote's code every child runs (reading its request, sweeping, reading its
+        log, prctl, rlimits): CPython 3.11 counts a function's calls in its code object, rewrites the code
+        after 8 and specialises its instructions after a few more executions, all writes that, in a child,
+        are copy-on-write faults. Children then inherit this code settled. Changes nothing else: a no-op
+        prctl and rlimit, a pipe and a file of the zygote's own, and no child exists yet to sweep."""
+        probe = os.path.join(self.policy["scratch"], ".warm-up.log")
+        r, w = os.pipe()
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, b"warm-up\n")
+            os.close(fd)
+            frame = self.protocol.frame({"t": "run", "id": 1, "timeout": 1.5, "op": "execute", "config": {},
+                                         "identity": {"step_name": "warm-up"}})
+            for _ in range(16):
+                _write_all(w, frame)
+                self.protocol.loads(_read_exact(r, self.protocol.frame_size(_read_exact(r, 4))))
+                sweep_descendants()
+                _tail(probe)
+                libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+                rlimits.keep_core_off()
+        except OSError as err:  # warming must never stop a worker
+            print(f"zygote: warm-up: {err}", file=sys.stderr, flush=True)
+        finally:
+            os.close(r)
+            os.close(w)
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
 
     def send(self, obj: dict[str, Any]) -> None:
         _write_all(self.proto_out, self.protocol.frame(obj))
 
     # --- main loop -------------------------------------------------------------------------------------
     def loop(self) -> None:
+        poll = self.epoll.poll
         while not (self.stopping and not self.by_pid):
-            if self.spare is None and self.used and not self.stopping and not self.fork_failed:
-                self.spare = self._fork()
-                self.fork_failed = self.spare is None  # e.g. at pids.max: retry once something exits
-            timeout = None
-            running = [ex.deadline for ex in self.by_pid.values() if ex.id is not None]
-            if running:
-                timeout = max(0.0, min(running) - time.monotonic())
-            for key, _ in self.sel.select(timeout):
-                if key.data == "host":
+            if self.target and len(self.spares) <= self.target // 2 and not self.stopping and not self.fork_failed:
+                self._refill()
+            for fd, _events in poll(self._timeout()):
+                if fd == self.proto_in:
                     self._read_host()
-                elif key.data == "wake":
+                elif fd == self.wake_r:
                     with contextlib.suppress(BlockingIOError):
                         while os.read(self.wake_r, 4096):
                             pass
                 else:
-                    self._read_child(key.data)
+                    ex = self.by_fd.get(fd)
+                    if ex is not None:
+                        self._read_child(ex)
             self._reap()
-            self._enforce_deadlines()
+            if self.by_id:
+                self._enforce_deadlines()
+            if len(self.spares) > 1 and time.monotonic() - self.last_run >= SPARE_IDLE:
+                self._trim()
+
+    def _timeout(self) -> float:
+        """Until the next execution deadline or the pool's idle trim, whichever comes first; -1: none."""
+        due = [ex.deadline for ex in self.by_id.values()]
+        if len(self.spares) > 1:
+            due.append(self.last_run + SPARE_IDLE)
+        return max(0.0, min(due) - time.monotonic()) if due else -1
+
+    def _refill(self, at_most: int | None = None) -> None:
+        """Fork the missing spares back to back (one round of copy-on-write faults for the whole batch).
+
+        The children's signal state (no wake-up fd, default SIGCHLD) is set once around the batch rather
+        than in each child; the zygote restores its own after it, and wakes itself up once for a child that
+        ended meanwhile."""
+        count = self.target - len(self.spares)
+        if at_most is not None:
+            count = min(count, at_most)
+        if count <= 0 or self.stopping:
+            return
+        signal.set_wakeup_fd(-1)
+        _signal.signal(_SIGCHLD, _SIG_DFL)
+        try:
+            for _ in range(count):
+                ex = self._fork()
+                if ex is None:
+                    self.fork_failed = True  # e.g. at pids.max: retried once something exits
+                    return
+                self.spares.append(ex)
+        finally:
+            _signal.signal(_SIGCHLD, self.on_sigchld)
+            signal.set_wakeup_fd(self.wake_w, warn_on_full_buffer=False)
+            with contextlib.suppress(OSError):
+                os.write(self.wake_w, b"\0")
+
+    def _trim(self) -> None:
+        self.target = 1
+        while len(self.spares) > 1:
+            ex = self.spares.pop()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(ex.pid, signal.SIGKILL)
 
     def _read_host(self) -> None:
         try:
@@ -181,81 +293,109 @@ class Zygote:
             for ex in list(self.by_pid.values()):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(ex.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(ex.pid, signal.SIGKILL)
             sweep_descendants()
             os._exit(0)
         for body in self.host_buf.feed(data):
-            msg = self.protocol.loads(body)
-            kind = msg.get("t")
+            head = _HEAD.match(body)
+            if head is not None:
+                kind = head.group(1).decode()
+                run_id = int(head.group(2)) if head.group(2) is not None else None
+                timeout = float(head.group(3)) if head.group(3) is not None else None
+            else:
+                msg = self.protocol.loads(body)
+                kind, run_id, timeout = msg.get("t"), msg.get("id"), msg.get("timeout")
             if kind == "run":
-                self._start(msg, body)
+                self._start(run_id, timeout, body)
             elif kind == "reply":
-                ex = next((e for e in self.by_pid.values() if e.id == msg.get("id")), None)
+                ex = self.by_id.get(run_id)  # type: ignore[arg-type]
                 if ex is not None:
                     with contextlib.suppress(OSError):
                         _write_all(ex.wfd, len(body).to_bytes(4, "big") + body)
             elif kind == "stop":
                 self.stopping = True
-                if self.spare is not None:
+                self.target = 0
+                while self.spares:
                     with contextlib.suppress(ProcessLookupError):
-                        os.kill(self.spare.pid, signal.SIGKILL)
+                        os.kill(self.spares.pop().pid, signal.SIGKILL)
 
     # --- one execution ---------------------------------------------------------------------------------
-    def _start(self, msg: dict[str, Any], body: bytes) -> None:
-        """Hand the request to the spare child forked ahead of time (so the fork and the child's set-up
-        are off the critical path), or fork one now."""
-        run_id = msg["id"]
-        self.used = True
-        ex, self.spare = self.spare or self._fork(), None
+    def _start(self, run_id: Any, timeout: Any, body: bytes) -> None:
+        """Hand the request to the oldest spare (forked and set up ahead of time), or fork one now; an
+        empty pool means it was too small for the load: it doubles."""
+        now = time.monotonic()
+        refill = False
+        if not self.spares:
+            self.target = min(self.max_spares, self.target * 2) if self.target else 1
+            self._refill(at_most=1)  # this request's child first,
+            refill = True  # then the rest of the batch: requests that find the pool empty come in bursts
+        elif self.target < 3 and now - self.last_run < BUSY_GAP:
+            # Back-to-back executions: the spare forked after the previous one is still setting itself up
+            # when the next request comes. With three (refilled two at a time, at one left), each request
+            # finds one forked a cycle earlier, and the zygote's faults are shared by two forks.
+            self.target = min(self.max_spares, 3)
+        self.last_run = now
+        ex = self.spares.popleft() if self.spares else None
         if ex is None:
             self.send({"t": "died", "id": run_id, "src": "zygote", "reason": "cannot start execution"})
             return
         ex.id = run_id
-        ex.timeout = float(msg.get("timeout") or self.limits["timeout"])
+        ex.timeout = float(timeout or self.limits["timeout"])
         ex.deadline = time.monotonic() + ex.timeout
+        self.by_id[run_id] = ex
         try:
             _write_all(ex.wfd, len(body).to_bytes(4, "big") + body)  # forwarded as received
         except OSError as err:  # the spare died meanwhile: its reaping reports it
             self.send({"t": "died", "id": run_id, "src": "zygote", "reason": f"cannot start execution: {err}"})
             ex.done = True
+        if refill and not self.fork_failed:
+            self._refill()
 
     def _fork(self) -> Execution | None:
-        self.spares += 1
-        root = self.policy["scratch"]
-        scratch = os.path.join(root, f"run-{self.spares}")
-        log = os.path.join(root, f"run-{self.spares}.log")
+        self.forked += 1
+        scratch = f"{self.policy['scratch']}/run-{self.forked}"
+        log = scratch + ".log"
+        fds: list[int] = []
         try:
-            os.mkdir(scratch, 0o700)
             c2z_r, c2z_w = os.pipe()
+            fds += [c2z_r, c2z_w]
             z2c_r, z2c_w = os.pipe()
+            fds += [z2c_r, z2c_w]
             pid = _fast_fork()
         except OSError as err:
             print(f"zygote: cannot fork an execution: {err}", file=sys.stderr, flush=True)
-            shutil.rmtree(scratch, ignore_errors=True)
+            for fd in fds:
+                os.close(fd)
             return None
         if pid == 0:
-            self._child(scratch, log, c2z_w, z2c_r)  # never returns
+            self._child(c2z_w, z2c_r, scratch, log)  # never returns
         os.close(c2z_w)
         os.close(z2c_r)
         os.set_blocking(c2z_r, False)
-        ex = Execution(None, pid, c2z_r, z2c_w, float("inf"), scratch, log, self.protocol.FrameBuffer())
+        ex = Execution(pid, c2z_r, z2c_w, scratch, log, self.protocol.FrameBuffer())
         self.by_pid[pid] = ex
-        self.sel.register(c2z_r, selectors.EVENT_READ, ex)
+        self.by_fd[c2z_r] = ex
+        self.epoll.register(c2z_r, select.EPOLLIN)
         return ex
 
-    def _child(self, scratch: str, log: str, out_fd: int, in_fd: int) -> None:
+    def _child(self, out_fd: int, in_fd: int, scratch: str, log: str) -> None:
+        """Set up, wait for the request, run it, answer, exit. Per-child work is done here rather than in
+        the zygote before the fork: pages a child writes anyway make its set-up cheap, while each page the
+        zygote writes between two forks is one more copy-on-write fault (~3.5 µs) for it."""
         code = 0
         try:
             random.seed()  # never the zygote's (or a sibling's) random sequence
-            signal.set_wakeup_fd(-1)
-            # The C function: `signal.signal` wraps results in enums, touching many shared pages.
-            _signal.signal(int(signal.SIGCHLD), int(signal.SIG_DFL))
             os.setsid()  # its own process group: a timeout kills the group at once
             libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != self.pid:  # the zygote died before PDEATHSIG was armed
+                os._exit(1)
             libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of its tree come back to it, to be swept
-            keep = sorted({out_fd, in_fd})
+            keep = sorted({out_fd, in_fd})  # everything else goes, siblings' pipes included
             os.closerange(3, keep[0])
             os.closerange(keep[0] + 1, keep[1])
             os.closerange(keep[1] + 1, _MAXFD)
+            os.mkdir(scratch, 0o700)  # fresh for this execution; the zygote removes it after
             log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
@@ -263,7 +403,6 @@ class Zygote:
             rlimits.apply_execution(self.limits)
             os.chdir(scratch)
             os.environ["HOME"] = os.environ["TMPDIR"] = scratch
-            tempfile.tempdir = None
             # Ready: wait for the one request this process will ever serve.
             msg = self.protocol.loads(_read_exact(in_fd, self.protocol.frame_size(_read_exact(in_fd, 4))))
             reply = self.runtime.handle(self.plugin, msg, self._transport(out_fd, in_fd), scratch)
@@ -307,6 +446,13 @@ class Zygote:
 
         return call
 
+    def _close_reader(self, ex: Execution) -> None:
+        with contextlib.suppress(OSError):
+            self.epoll.unregister(ex.rfd)
+        self.by_fd.pop(ex.rfd, None)
+        os.close(ex.rfd)
+        ex.rfd = -1
+
     def _read_child(self, ex: Execution) -> None:
         while True:
             try:
@@ -316,14 +462,13 @@ class Zygote:
             except OSError:
                 data = b""
             if not data:
-                self.sel.unregister(ex.rfd)
-                os.close(ex.rfd)
-                ex.rfd = -1
+                self._close_reader(ex)
                 return
             try:
                 frames = ex.buf.feed(data)
             except self.protocol.ProtocolError as err:
-                os.killpg(ex.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(ex.pid, signal.SIGKILL)
                 ex.done = True
                 self.send({"t": "died", "id": ex.id, "src": "zygote", "reason": str(err)})
                 return
@@ -334,7 +479,7 @@ class Zygote:
         """Forward a child's frame with our stamp appended. JSON's last duplicate key wins, and a suffix at
         the very end of a valid object can only land at its top level, so the child cannot forge these."""
         body = body.rstrip()
-        if not (body.startswith(b"{") and body.endswith(b"}")) or ex.done:
+        if not (body.startswith(b"{") and body.endswith(b"}")) or ex.done or ex.id is None:
             return
         if body.startswith(b'{"t":"done"'):
             ex.done = True
@@ -352,13 +497,17 @@ class Zygote:
             if pid == 0:
                 break
             reaped = True
-            self.fork_failed = False
             ex = self.by_pid.pop(pid, None)
             if ex is not None:
                 self._finish(ex, status, usage.ru_utime + usage.ru_stime)
         if reaped:
-            # Children of ours that are not live executions are orphans re-parented to us: kill them.
-            for pid in _children_of(os.getpid()):
+            self.fork_failed = False
+            # Children of ours that are not live executions or spares are orphans re-parented to us.
+            try:
+                orphans = [int(p) for p in _read_proc(self.children_file).split()]
+            except OSError:
+                orphans = _children_of(self.pid)
+            for pid in orphans:
                 if pid not in self.by_pid:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
@@ -369,27 +518,34 @@ class Zygote:
         if ex.rfd >= 0:
             self._read_child(ex)
             if ex.rfd >= 0:
-                self.sel.unregister(ex.rfd)
-                os.close(ex.rfd)
+                self._close_reader(ex)
         os.close(ex.wfd)
-        if ex is self.spare:
-            self.spare = None
-        if not ex.done and ex.id is not None:
-            died: dict[str, Any] = {"t": "died", "id": ex.id, "src": "zygote", "cpu": round(cpu, 3),
-                                    "timed_out": ex.timed_out, "timeout": ex.timeout, "stderr": _tail(ex.log)}
-            if os.WIFSIGNALED(status):
-                died["signal"] = os.WTERMSIG(status)
-            else:
-                died["code"] = os.WEXITSTATUS(status)
-            self.send(died)
-        shutil.rmtree(ex.scratch, ignore_errors=True)
+        if ex.id is None:
+            with contextlib.suppress(ValueError):
+                self.spares.remove(ex)  # a spare that died before its request (trimmed, or at stop)
+        else:
+            self.by_id.pop(ex.id, None)
+            if not ex.done:
+                died: dict[str, Any] = {"t": "died", "id": ex.id, "src": "zygote", "cpu": round(cpu, 3),
+                                        "timed_out": ex.timed_out, "timeout": ex.timeout, "stderr": _tail(ex.log)}
+                if os.WIFSIGNALED(status):
+                    died["signal"] = os.WTERMSIG(status)
+                else:
+                    died["code"] = os.WEXITSTATUS(status)
+                self.send(died)
+        try:
+            os.rmdir(ex.scratch)  # usually empty
+        except FileNotFoundError:
+            pass
+        except OSError:
+            shutil.rmtree(ex.scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(ex.log)
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
-        for ex in self.by_pid.values():
-            if ex.id is not None and not ex.timed_out and now >= ex.deadline:
+        for ex in self.by_id.values():
+            if not ex.timed_out and now >= ex.deadline:
                 ex.timed_out = True
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(ex.pid, signal.SIGKILL)
@@ -399,36 +555,57 @@ class Zygote:
 
 def _tail(path: str, size: int = 4096) -> str:
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - size))
-            return f.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return ""
+    try:
+        end = os.fstat(fd).st_size
+        return os.pread(fd, min(size, end), max(0, end - size)).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+def open_hello(policy: dict[str, Any], report: Any, proto_out: int) -> dict[str, Any]:
+    """The start of a confined process's handshake (worker or catalog): the plugin import paths set up and
+    the SDK's protocol checked against the server's — refused (or an SDK that does not load): the hello
+    says why and the process exits."""
+    hello: dict[str, Any] = {"t": "hello", "pid": os.getpid(), "layers": report.to_dict()}
+    try:
+        _setup_imports(policy)
+        from utask_sdk import _runtime, protocol  # noqa: F401 - the caller's next import finds them loaded
+    except Exception as err:
+        refuse(hello, f"cannot load the plugin SDK: {type(err).__name__}: {err}", proto_out)
+    hello["protocol"] = protocol.PROTOCOL_VERSION
+    if not protocol.compatible(policy["protocol"], protocol.PROTOCOL_VERSION):
+        hello["refused"] = (f"worker speaks protocol {protocol.PROTOCOL_VERSION}, server speaks "
+                            f"{policy['protocol']}")
+        _write_all(proto_out, protocol.frame(hello))
+        os._exit(EXIT_REFUSED)
+    return hello
+
+
+def refuse(hello: dict[str, Any], error: str, proto_out: int) -> NoReturn:
+    """End the handshake with `error` (plain JSON framing: the SDK may be what failed) and exit."""
+    import json
+
+    hello["error"] = error
+    body = json.dumps(hello).encode()
+    _write_all(proto_out, len(body).to_bytes(4, "big") + body)
+    os._exit(EXIT_REFUSED)
 
 
 def serve(policy: dict[str, Any], report: Any, proto_in: int, proto_out: int) -> None:
     """Handshake, then the loop. Runs confined."""
-    hello: dict[str, Any] = {"t": "hello", "pid": os.getpid(), "layers": report.to_dict()}
-    try:
-        _setup_imports(policy)
-        from utask_sdk import _runtime, protocol
+    hello = open_hello(policy, report, proto_out)
+    from utask_sdk import _runtime, protocol
 
-        hello["protocol"] = protocol.PROTOCOL_VERSION
-        if not protocol.compatible(policy["protocol"], protocol.PROTOCOL_VERSION):
-            hello["refused"] = (f"worker speaks protocol {protocol.PROTOCOL_VERSION}, server speaks "
-                                f"{policy['protocol']}")
-            _write_all(proto_out, protocol.frame(hello))
-            os._exit(EXIT_REFUSED)
+    try:
         plugin = _runtime.load_plugin(policy["source"], policy["plugin"], policy["limits"].get("settings"))
         hello["plugin"] = plugin.describe()
     except Exception as err:
-        import json
-
-        hello["error"] = f"cannot load plugin: {type(err).__name__}: {err}"
-        body = json.dumps(hello).encode()
-        _write_all(proto_out, len(body).to_bytes(4, "big") + body)
-        os._exit(EXIT_REFUSED)
+        refuse(hello, f"cannot load plugin: {type(err).__name__}: {err}", proto_out)
     _write_all(proto_out, protocol.frame(hello))
     Zygote(plugin, policy, proto_in, proto_out).loop()
     os._exit(0)

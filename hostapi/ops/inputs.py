@@ -43,6 +43,20 @@ def _allowed(caller: Caller, form: dict[str, Any]) -> bool:
     return bool(caller.username) and (caller.username in users or bool(set(caller.groups or ()) & set(groups)))
 
 
+FORM_FIELDS = ("message", "inputs", "allowed_usernames", "allowed_groups")
+
+
+def form_for(caller: Caller, step: dict[str, Any]) -> dict[str, Any] | None:
+    """The form of a waiting `input` step as the users it names may see it (they are often neither
+    resolvers nor admins, who alone see step metadata): the rendered form without any recorded answer."""
+    if step.get("state") != "WAITING":
+        return None
+    form = _form(step)
+    if not form or not _allowed(caller, form):
+        return None
+    return {k: form[k] for k in FORM_FIELDS if k in form}
+
+
 def _definitions(form: dict[str, Any]) -> list[Any]:
     from utask.core.templates.decode import _Ctx, decode_input
 

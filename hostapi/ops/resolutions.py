@@ -45,7 +45,20 @@ async def get_resolution(store: Store, caller: Caller, public_id: str, state: An
         raise Forbidden("Can't display resolution details")
     if state is not None and rights.is_sudo(caller, tpl, task, res):
         state.sudo = True
-    return views.resolution_json(res, show_outputs=rights.sees_outputs(caller, tpl, task, res))
+    if rights.sees_outputs(caller, tpl, task, res):
+        return views.resolution_json(res)
+    out = views.resolution_json(res, show_outputs=False)
+    for name, step in (out.get("steps") or {}).items():
+        out["steps"][name] = _with_input_form(caller, (res.steps or {}).get(name) or {}, step)
+    return out
+
+
+def _with_input_form(caller: Caller, original: dict[str, Any], hidden: dict[str, Any]) -> dict[str, Any]:
+    """A hidden step, but a waiting manual-input step shows its form to the users it names."""
+    from .inputs import form_for
+
+    form = form_for(caller, original)
+    return hidden if form is None else {**hidden, "metadata": form}
 
 
 async def get_step(store: Store, caller: Caller, public_id: str, step_name: str) -> dict[str, Any]:
@@ -56,7 +69,9 @@ async def get_step(store: Store, caller: Caller, public_id: str, step_name: str)
         raise _step_not_found(step_name)
     if not rights.can_read_task(caller, tpl, task, res):
         raise Forbidden("Can't display resolution details")
-    return step if rights.sees_outputs(caller, tpl, task, res) else views.hide_step_outputs(step)
+    if rights.sees_outputs(caller, tpl, task, res):
+        return step
+    return _with_input_form(caller, step, views.hide_step_outputs(step))
 
 
 def _valid_state(step: dict[str, Any], state: Any) -> bool:

@@ -152,43 +152,50 @@ def _row_task(row: dict) -> Any:
 
 async def list_tasks(store: Store, caller: Caller, f: TaskFilter) -> list[dict[str, Any]]:
     """GET /task: one page, newest activity first (items are not decrypted: `input` is null)."""
-    filters: set[str] = set()
-    params: dict[str, Any] = {"limit": f.page_size, "user": caller.username, "groups": list(caller.groups)}
     async with read_tx(store) as tx:
-        if f.state is not None:
-            filters.add("state")
-            params["state"] = f.state
-        if f.template is not None:
-            filters.add("template")
-            params["template"] = f.template
-        if f.batch is not None:
-            row = await tx.fetchone(q.SELECT_BATCH_BY_PUBLIC_ID, {"public_id": f.batch})
-            if row is None:
-                raise NotFound("Failed to load batch from public id: sql: no rows in result set")
-            filters.add("batch")
-            params["batch_id"] = row["id"]
-        if f.last is not None:
-            if await tx.fetchone(q.TASK_EXISTS, {"public_id": f.last}) is None:
-                raise NotFound("Failed to load task from public id: sql: no rows in result set")
-            filters.add("last")
-            params["last"] = f.last
-        if f.after is not None:
-            filters.add("after")
-            params["after"] = f.after
-        if f.before is not None:
-            filters.add("before")
-            params["before"] = f.before
-        if f.tags:
-            filters.add("tags")
-            params["tags"] = json.dumps(f.tags)
-        if f.type == "own":
-            filters.add("own")
-        elif f.type == "resolvable":
-            filters.add("resolvable")
-        elif not caller.is_admin:
-            filters.add("all")
+        filters, params = await task_filters(tx, caller, f)
         rows = await tx.fetchall(q.list_tasks(filters), params)
     return [views.task_json(_row_task(r), input=None, resolver_inputs=r["template_resolver_inputs"]) for r in rows]
+
+
+async def task_filters(tx: Tx, caller: Caller, f: TaskFilter) -> tuple[set[str], dict[str, Any]]:
+    """The WHERE fragments (`utask.core.storage.queries.api_tasks`) and parameters of a task filter; an
+    unknown batch or `last` task is a 404."""
+    filters: set[str] = set()
+    params: dict[str, Any] = {"limit": f.page_size, "user": caller.username, "groups": list(caller.groups)}
+    if f.state is not None:
+        filters.add("state")
+        params["state"] = f.state
+    if f.template is not None:
+        filters.add("template")
+        params["template"] = f.template
+    if f.batch is not None:
+        row = await tx.fetchone(q.SELECT_BATCH_BY_PUBLIC_ID, {"public_id": f.batch})
+        if row is None:
+            raise NotFound("Failed to load batch from public id: sql: no rows in result set")
+        filters.add("batch")
+        params["batch_id"] = row["id"]
+    if f.last is not None:
+        if await tx.fetchone(q.TASK_EXISTS, {"public_id": f.last}) is None:
+            raise NotFound("Failed to load task from public id: sql: no rows in result set")
+        filters.add("last")
+        params["last"] = f.last
+    if f.after is not None:
+        filters.add("after")
+        params["after"] = f.after
+    if f.before is not None:
+        filters.add("before")
+        params["before"] = f.before
+    if f.tags:
+        filters.add("tags")
+        params["tags"] = json.dumps(f.tags)
+    if f.type == "own":
+        filters.add("own")
+    elif f.type == "resolvable":
+        filters.add("resolvable")
+    elif not caller.is_admin:
+        filters.add("all")
+    return filters, params
 
 
 async def update_task(services: Any, caller: Caller, public_id: str, body: Any, state: Any = None) -> dict[str, Any]:
@@ -315,6 +322,7 @@ async def update_comment(store: Store, caller: Caller, public_id: str, comment_i
         _valid_comment(content, "Failed to update comment")
         now = utcnow()
         await tx.execute(q.UPDATE_COMMENT, {"id": row["id"], "content": content, "updated": now})
+        await tx.task_changed(task.public_id)
         row = {**row, "content": content, "updated": now}
     return _comment_out(row)
 
@@ -328,6 +336,7 @@ async def delete_comment(store: Store, caller: Caller, public_id: str, comment_i
         if row["id_task"] != task.id:
             raise BadRequest("Comment and task don't match")
         await tx.execute(q.DELETE_COMMENT, {"id": row["id"]})
+        await tx.task_changed(task.public_id)
 
 
 # -- batches -------------------------------------------------------------------------------------------------

@@ -42,7 +42,10 @@ def error_response(request: Request, exc: BaseException) -> Response:
     """THE exception → response mapping of the API (reference §7.1)."""
     if isinstance(exc, AuthFailed):
         request.state.error = exc.message
-        headers = {"WWW-Authenticate": BASIC_REALM} if exc.challenge else None
+        # The dashboard's requests say X-Requested-With: XMLHttpRequest: no challenge for them, so the browser
+        # does not pop its own login dialog over the dashboard's form.
+        challenge = exc.challenge and request.headers.get("x-requested-with", "").lower() != "xmlhttprequest"
+        headers = {"WWW-Authenticate": BASIC_REALM} if challenge else None
         return Response(status_code=401, headers=headers)
     if isinstance(exc, AdminRequired):
         request.state.error = exc.message

@@ -92,8 +92,12 @@ def spec_route(app: Any, title: str, version: str) -> Any:
         if "doc" not in cache:
             from fastapi.openapi.utils import get_openapi
 
+            # µTask's server URL is dashboard_api_path_prefix (the API behind a proxy path), when set.
+            prefix = getattr(getattr(getattr(app.state, "services", None), "settings", None), "utask", None)
+            prefix = getattr(prefix, "dashboard_api_path_prefix", "") or ""
+            servers = [{"url": prefix, "description": title}] if prefix else None
             cache["doc"] = get_openapi(title=title, version=version, routes=app.routes,
-                                       description="µTask REST API")
+                                       description="µTask REST API", servers=servers)
         return respond(request, 200, cache["doc"])
 
     return spec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 from utask.core.engine.store import utcnow
 
@@ -54,8 +54,28 @@ async def create_task(request: Request) -> Response:
     return respond(request, 201, out)
 
 
-@api.get("/task", dependencies=SECURED, name="listTasks", summary="List tasks")
-async def list_tasks(
+def task_filter(type: str, state: str | None, batch: str | None, template: str | None,  # noqa: A002
+                page_size: int | None, last: str | None, after: str | None, before: str | None,
+                tag: list[str] | None) -> ops.TaskFilter:
+    """The query of GET /task (and of its event stream) checked as µTask binds it."""
+    if type not in TASK_TYPES:
+        raise BadRequest(f"binding error on field 'Type' of type 'listTasksIn': value '{type}' is not valid, "
+                         "must be one of own, resolvable, all")
+    if page_size is not None and page_size < 0:
+        raise BadRequest(f"binding error on field 'PageSize' of type 'listTasksIn': strconv.ParseUint: "
+                         f"parsing \"{page_size}\": invalid syntax")
+    tags = parse_tags(tag)
+    if batch is not None:
+        check_uuid(batch, "batch")
+    if last is not None:
+        check_uuid(last, "task")
+    return ops.TaskFilter(type=type, state=state, batch=batch, template=template,
+                          page_size=normalize_page_size(page_size), last=last,
+                          after=parse_time(after, "After", "listTasksIn"),
+                          before=parse_time(before, "Before", "listTasksIn"), tags=tags)
+
+
+def task_query(
     request: Request,
     type: str = Query(default="own"),  # noqa: A002 - µTask's query name
     state: str | None = Query(default=None),
@@ -66,25 +86,16 @@ async def list_tasks(
     after: str | None = Query(default=None),
     before: str | None = Query(default=None),
     tag: list[str] | None = Query(default=None),
-) -> Response:
-    if type not in TASK_TYPES:
-        raise BadRequest(f"binding error on field 'Type' of type 'listTasksIn': value '{type}' is not valid, "
-                         "must be one of own, resolvable, all")
-    if page_size is not None and page_size < 0:
-        raise BadRequest(f"binding error on field 'PageSize' of type 'listTasksIn': strconv.ParseUint: "
-                         f"parsing \"{page_size}\": invalid syntax")
+) -> ops.TaskFilter:
+    """GET /task's query parameters (shared with its event stream), checked; the template names the log line."""
     metadata(request, template_name=template)
-    tags = parse_tags(tag)
-    if batch is not None:
-        check_uuid(batch, "batch")
-    if last is not None:
-        check_uuid(last, "task")
-    f = ops.TaskFilter(type=type, state=state, batch=batch, template=template,
-                       page_size=normalize_page_size(page_size), last=last,
-                       after=parse_time(after, "After", "listTasksIn"),
-                       before=parse_time(before, "Before", "listTasksIn"), tags=tags)
+    return task_filter(type, state, batch, template, page_size, last, after, before, tag)
+
+
+@api.get("/task", dependencies=SECURED, name="listTasks", summary="List tasks")
+async def list_tasks(request: Request, f: ops.TaskFilter = Depends(task_query)) -> Response:
     items = await ops.list_tasks(services(request).store, request.state.caller, f)
-    link = task_next_link(type, state, batch, f.page_size, items[-1]["id"]) if items else None
+    link = task_next_link(f.type, f.state, f.batch, f.page_size, items[-1]["id"]) if items else None
     return respond(request, 200, items, paging_headers(f.page_size, len(items), link))
 
 

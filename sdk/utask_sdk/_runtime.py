@@ -7,6 +7,7 @@ The sandbox's zygote loads the plugin once (`load_plugin`), then forks a child p
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import traceback
 from typing import Any
@@ -55,13 +56,18 @@ def action_plugins(pm: pluggy.PluginManager) -> list[ActionPlugin]:
     return [p for batch in pm.hook.utask_action_plugins() for p in (batch or [])]
 
 
-def load_plugin(source: dict[str, Any], name: str, settings: dict[str, Any] | None = None) -> ActionPlugin:
+def load_plugin(source: dict[str, Any], name: str, settings: dict[str, Any] | None = None,
+                preload: bool = True) -> ActionPlugin:
+    """The plugin `name` of `source`, with its settings; `preload`: import its `preload` modules too (a warm
+    worker does, so its forked executions inherit them; the start-up catalog process does not)."""
     pm = plugin_manager()
     load_source(pm, source)
     for plugin in action_plugins(pm):
         if plugin.name == name:
             # The server's settings for this plugin (already merged with its defaults by the host).
             plugin.settings = dict(plugin.default_settings) | dict(settings or {})
+            for module in plugin.preload if preload else ():
+                importlib.import_module(module)
             return plugin
     raise LookupError(f"plugin source {source} provides no action plugin named {name!r}")
 
@@ -80,6 +86,15 @@ def warm_up(plugin: ActionPlugin) -> None:
         with contextlib.suppress(Exception):  # warming must never stop a worker
             reply = handle(_NullPlugin(), request, None, "/")
             protocol.loads(protocol.frame({"t": "done", **reply})[4:])
+    # The plugin's own configuration decoding, on a configuration of nulls (valid for any field); only for a
+    # plain dataclass, whose construction runs none of the plugin's code (no __post_init__, no validators).
+    model = plugin.config_model
+    if model is not None and dataclasses.is_dataclass(model) and not hasattr(model, "__post_init__"):
+        with contextlib.suppress(Exception):
+            nulls = dict.fromkeys(config_mod._field_types(model))
+            for _ in range(16):
+                with contextlib.suppress(Exception):
+                    config_mod.decode(config_mod.merge(None, nulls, model), model)
 
 
 class _NullPlugin(ActionPlugin):

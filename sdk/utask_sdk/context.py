@@ -83,10 +83,17 @@ class StepLogHandler(logging.Handler):
     """Keeps the lines a plugin logs so they are stored with the step."""
 
     def __init__(self, limit: int = 1000) -> None:
-        super().__init__(logging.DEBUG)
+        # Not `logging.Handler.__init__`: it creates a lock and registers the handler in logging's global
+        # list under the module lock, shared state every forked execution would write (copy-on-write
+        # faults). Emitting only appends to a list, which needs no lock.
+        self._name: str | None = None
+        self._closed = False
+        self.level = logging.DEBUG
+        self.filters: list = []
+        self.lock = None
+        self.formatter = _FORMATTER
         self.lines: list[str] = []
         self.limit = limit
-        self.setFormatter(_FORMATTER)
 
     def emit(self, record: logging.LogRecord) -> None:
         if len(self.lines) < self.limit:
@@ -102,5 +109,5 @@ def step_logger(step_name: str) -> tuple[logging.Logger, StepLogHandler]:
     logger = logging.Logger(f"utask.step.{step_name or 'step'}", logging.DEBUG)
     logger.propagate = False
     handler = StepLogHandler()
-    logger.addHandler(handler)
+    logger.handlers.append(handler)  # not addHandler(): it takes logging's module lock, shared state
     return logger, handler

@@ -62,7 +62,11 @@ class ActionPlugin:
     - `default_settings`: the plugin's server-side settings when the operator gives none. The server hands
       the resolved settings (defaults < `PluginHost(plugin_settings=...)`, e.g. from command-line flags <
       `sandbox.plugins.<name>.settings` of utask-cfg) to the worker: `self.settings` in every operation and
-      `ctx.settings` in `execute`.
+      `ctx.settings` in `execute`;
+    - `preload`: names of modules the plugin imports inside its functions rather than at the top of its
+      module (heavy dependencies, e.g. `("asyncssh",)`): its warm worker imports them once before its first
+      execution, so executions never pay for them, while the server (which imports the plugin module for
+      its metadata only) and the start-up catalog process never load them.
     """
 
     name: ClassVar[str] = ""
@@ -71,6 +75,7 @@ class ActionPlugin:
     sandbox: ClassVar[SandboxProfile] = SandboxProfile()
     metadata_schema: ClassVar[dict[str, Any] | None] = None
     default_settings: ClassVar[dict[str, Any]] = {}
+    preload: ClassVar[tuple[str, ...]] = ()
     # Set on the instance by the worker when it loads the plugin (see `default_settings`).
     settings: dict[str, Any] = {}  # noqa: RUF012 - replaced per instance, never mutated
     # The protocol this plugin was built against; the server refuses a different major version.

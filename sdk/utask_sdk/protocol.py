@@ -52,8 +52,13 @@ class ExactFloat(float):
     __repr__ = float.__repr__
 
 
+_DECODER = json.JSONDecoder(parse_float=ExactFloat)  # one decoder: `json.loads(parse_float=...)` builds one a call
+
+
 def loads(data: bytes | str) -> Any:
-    return json.loads(data, parse_float=ExactFloat)
+    if isinstance(data, bytes | bytearray):
+        data = data.decode("utf-8", "surrogatepass")  # frames are UTF-8 (what json.loads detects on bytes)
+    return _DECODER.decode(data)
 
 
 _escape = json.encoder.encode_basestring  # type: ignore[attr-defined]  # UTF-8 out, like Go

@@ -71,6 +71,8 @@ def test_fuzz_no_server_errors(api_db):
         started = time.monotonic()
         operations = [r.ok() for r in schema.get_all_operations()]
         assert len(operations) >= 25
+        # Event streams (text/event-stream) never end by themselves: tests/dashboard/test_events.py covers them.
+        operations = [op for op in operations if not op.path.endswith("/events")]
         for operation in operations:
             if time.monotonic() - started > BUDGET_SECONDS:
                 break

@@ -126,3 +126,10 @@ def test_the_readme_example_runs_verbatim_in_the_sandbox():
     assert result.error is None and result.output == {"greeting": "hi world"}
     missing = run_action("hello", {}, modules=["tests.plugins.readme_example"])
     assert missing.error is not None and missing.error.kind == "server" and missing.error.message == "'who'"
+
+
+def test_execution_identity_to_dict_has_every_field():
+    import dataclasses
+
+    ident = ExecutionIdentity("t", "r", "s", template_name="tpl", requester="a", resolver="b")
+    assert ident.to_dict() == dataclasses.asdict(ident)

@@ -99,3 +99,27 @@ def test_protocol_versions():
     assert protocol.compatible("1.0.0", "1.4.2") and not protocol.compatible("1.0.0", "2.0.0")
     with pytest.raises(protocol.ProtocolError):
         protocol.parse_version("1.0")
+
+
+def test_step_logger_keeps_lines_without_touching_logging_globals():
+    import logging
+    import threading
+
+    from utask_sdk.context import step_logger
+
+    handlers_before = list(logging._handlerList)  # type: ignore[attr-defined]
+    logger, handler = step_logger("s")
+    logger.debug("d %s", 1)
+    logger.warning("w")
+    worker = threading.Thread(target=lambda: logger.info("from a thread"))
+    worker.start()
+    worker.join()
+    assert handler.lines == ["DEBUG d 1", "WARNING w", "INFO from a thread"]
+    assert list(logging._handlerList) == handlers_before  # type: ignore[attr-defined]
+    handler.close()
+
+
+def test_protocol_loads_keeps_exact_floats_from_bytes_and_text():
+    value = protocol.loads(b'{"a": 1.50, "b": [2e3, 7], "c": "\\u00e9"}')
+    assert str(value["a"]) == "1.50" and str(value["b"][0]) == "2e3" and value["b"][1] == 7 and value["c"] == "é"
+    assert protocol.loads('{"x": 0.10}')["x"].text == "0.10"

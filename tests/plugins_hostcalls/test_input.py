@@ -105,3 +105,21 @@ def test_answer_kept_while_paused_and_used_by_the_next_run(server):
     assert server.post(f"/resolution/{resolution}/run", ADMIN).status_code == 204
     res = server.wait_resolution(resolution, {"DONE"})
     assert res["steps"]["ask"]["output"]["score"] == 5
+
+
+def test_the_form_is_shown_to_the_users_it_names_not_to_other_readers(server):
+    """Step metadata is for resolvers and admins, but a waiting input step's form is also shown to the users
+    it names (without any recorded answer) — others who may read the task see it hidden."""
+    task = server.post("/task", REGULAR, json={"template_name": "manual-input", "input": {},
+                                                "watcher_usernames": ["analyst", "other"]}).json()
+    resolution = task.get("resolution") or server.resolve(task["id"])
+    server.wait_resolution(resolution, {"WAITING"})
+    named = server.get(f"/resolution/{resolution}", ANALYST).json()["steps"]["ask"]
+    assert named["metadata"]["message"] == "Score it, regular"
+    assert [d["name"] for d in named["metadata"]["inputs"]] == ["score", "verdict", "note"]
+    assert named.get("output") is None
+    one = server.get(f"/resolution/{resolution}/step/ask", ANALYST).json()
+    assert one["metadata"] == named["metadata"]
+    for user in (OTHER, REGULAR):
+        assert server.get(f"/resolution/{resolution}", user).json()["steps"]["ask"]["metadata"] is None
+    assert server.get(f"/resolution/{resolution}/step/ask", OTHER).json()["metadata"] is None

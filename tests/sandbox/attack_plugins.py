@@ -49,9 +49,18 @@ def _spawn_children() -> dict[str, int]:
     return {"child": child.pid, "daemon": daemon}
 
 
+_TAINT: list[int] = []  # state a previous execution would leave behind, were processes reused
+
+
 class Attack(ActionPlugin):
     name = "attack"
     version = "1.0.0"
+
+    def validate(self, config: dict[str, Any]) -> None:  # a configuration check that hangs or crashes
+        if config.get("validate_sleep"):
+            time.sleep(float(config["validate_sleep"]))
+        if config.get("validate_exit") is not None:
+            os._exit(int(config["validate_exit"]))
 
     def execute(self, ctx, config: dict[str, Any]) -> Any:
         do = config["do"]
@@ -107,6 +116,7 @@ class Attack(ActionPlugin):
             ret = libc.syscall(ctypes.c_long(int(config["nr"])), *args)
             return {"ret": ret, "errno": ctypes.get_errno() if ret < 0 else 0}
         if do == "inspect":
+            scratch_before = sorted(os.listdir(ctx.scratch_dir))
             status = _status()
             with open("/proc/net/dev") as f:
                 interfaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
@@ -114,12 +124,18 @@ class Attack(ActionPlugin):
                 "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
                 "cap_eff": status["CapEff"], "seccomp": status["Seccomp"], "no_new_privs": status["NoNewPrivs"],
                 "environ": dict(os.environ), "interfaces": interfaces, "hostname": socket.gethostname(),
-                "cwd": os.getcwd(), "scratch": ctx.scratch_dir, "pid": os.getpid(),
+                "cwd": os.getcwd(), "scratch": ctx.scratch_dir, "pid": os.getpid(), "ppid": os.getppid(),
+                "scratch_before": scratch_before, "tainted": bool(_TAINT),
                 "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
                 "scratch_write": _errno(lambda: _write(os.path.join(ctx.scratch_dir, "probe"))),
                 "umask_mode": oct(os.stat(os.path.join(ctx.scratch_dir, "probe")).st_mode & 0o777),
                 "executable": sys.executable,
             }
+        if do == "taint":  # module state, environment and scratch files, none of which may reach the next one
+            _TAINT.append(1)
+            os.environ["TAINTED"] = "1"
+            _write(os.path.join(ctx.scratch_dir, "left-behind"))
+            return {"pid": os.getpid()}
         if do == "leave_children":
             return _spawn_children()
         if do == "hostcall_then_hang":

@@ -17,9 +17,8 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from utask_sdk import (
     ActionPlugin,
     ClientError,
@@ -32,6 +31,9 @@ from utask_sdk import (
     protocol,
 )
 from utask_sdk.goconv import parse_bool, parse_duration
+
+if TYPE_CHECKING:
+    import httpx
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 DEFAULT_TIMEOUT = "30s"
@@ -86,6 +88,8 @@ class HTTP(ActionPlugin):
     version = "1.0"
     config_model = HTTPConfig
     sandbox = SandboxProfile(network=True)
+    # Imported where used: the worker preloads it; the start-up catalog process (validation) does without.
+    preload = ("httpx", "utask_plugin_http.tls")
 
     def validate(self, config: HTTPConfig) -> None:
         method = config.method
@@ -118,6 +122,8 @@ class HTTP(ActionPlugin):
         return ["socket", "url:" + host] if host else ["socket"]
 
     def execute(self, ctx: Any, config: HTTPConfig) -> Result:
+        import httpx
+
         body = config.body.encode()
         target = config.url
         if not target:
@@ -246,6 +252,10 @@ def _sniff(body: str) -> str:
 
 def _tls_context(insecure: bool, mtls: MutualTLS | None, root_ca: str, scratch: str) -> ssl.SSLContext:
     # The system trust store, as Go's default transport uses (httpx alone would use certifi's).
+    if not root_ca and not insecure and mtls is None:
+        from .tls import SYSTEM_CONTEXT  # loaded once by the warm worker (preload)
+
+        return SYSTEM_CONTEXT
     context = ssl.create_default_context()
     if root_ca:
         try:
@@ -272,6 +282,8 @@ def _tls_context(insecure: bool, mtls: MutualTLS | None, root_ca: str, scratch: 
 
 def _transport_error(method: str, url: str, err: httpx.HTTPError, timeout: float) -> str:
     """Go's *url.Error text: `Get "http://x/": dial tcp 127.0.0.1:1: connect: connection refused`."""
+    import httpx
+
     op = method[:1].upper() + method[1:].lower()
     if isinstance(err, httpx.TimeoutException):
         reason = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import asyncssh
 from utask_sdk import (
     ActionPlugin,
     ClientError,
@@ -57,6 +56,8 @@ class SSH(ActionPlugin):
     version = "0.2"
     config_model = SSHConfig
     sandbox = SandboxProfile(network=True)
+    # Imported in `_execute` only: the worker preloads it; the server (metadata) never loads it (~15 MB).
+    preload = ("asyncssh",)
 
     def validate(self, config: SSHConfig) -> None:
         if config.user == "":
@@ -109,6 +110,8 @@ def _host_port(target: str) -> tuple[str, int]:
 
 
 async def _execute(config: SSHConfig) -> Result:
+    import asyncssh
+
     mode = config.output_mode or outputs.AUTO_RESULT
     try:
         key = asyncssh.import_private_key(config.ssh_key, config.ssh_key_passphrase or None)

@@ -60,6 +60,41 @@ def list_tasks(filters: set[str]) -> str:
     return f"SELECT {_LIST_COLUMNS} {_LIST_FROM}{clause} ORDER BY t.last_activity DESC, t.id DESC LIMIT %(limit)s"
 
 
+# The task list's event stream (the dashboard's live list): which of some changed tasks the caller sees
+# under the list's filters, and the caller's counts by state. Same fragments as the listing.
+_VISIBLE_FROM = 'FROM "task" t JOIN "task_template" tt ON tt.id = t.id_template'
+
+
+def visible_task_ids(filters: set[str], *, among: bool = False) -> str:
+    """Public ids of the tasks matching `filters` (newest activity first); `among`: only those of %(ids)s."""
+    where = [_FILTERS[name] for name in sorted(filters)]
+    if among:
+        where.append("t.public_id = ANY(%(ids)s::uuid[])")
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return (f"SELECT t.public_id::text AS public_id {_VISIBLE_FROM}{clause} "
+            "ORDER BY t.last_activity DESC, t.id DESC LIMIT %(limit)s")
+
+
+def count_tasks_by_state(filters: set[str]) -> str:
+    """Counts by state of the tasks matching `filters` (the template join only when a filter needs it)."""
+    where = [_FILTERS[name] for name in sorted(filters)]
+    needs_template = bool(filters & {"template", "resolvable", "all"})
+    source = _VISIBLE_FROM if needs_template else 'FROM "task" t'
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return f"SELECT t.state, count(*) AS state_count {source}{clause} GROUP BY t.state"
+
+
+# Whether a task changed since a stream last read it: row versions of the task and its resolution, and
+# its comments (index lookups only; the stream re-reads the task when this moves).
+TASK_SIGNATURE = """
+SELECT t.xmin::text AS task_version, r.xmin::text AS resolution_version,
+    (SELECT count(*)::text || '/' || coalesce(max(c.updated)::text, '') FROM "task_comment" c
+     WHERE c.id_task = t.id) AS comments_version
+FROM "task" t LEFT JOIN "resolution" r ON r.id_task = t.id
+WHERE t.public_id = %(public_id)s::uuid
+"""
+
+
 # GET /task/:id in one round trip: the task (as the task service reads it), the version of its template
 # row (xmin: decoded templates are cached until the row changes) and its comments.
 SELECT_TASK_DETAIL = f"""

@@ -22,6 +22,18 @@ VALUES (%(task)s, %(seq)s, %(resolution)s, %(step)s, %(kind)s, %(actor)s, %(inst
     %(from_state)s, %(to_state)s, %(encrypted_details)s, %(prev_hash)s, %(hash)s)
 """
 
+# The events of one chain appended by one transaction, in one statement.
+INSERT_EVENTS = """
+INSERT INTO "audit_event" (task_public_id, seq, resolution_public_id, step_name, kind, actor,
+    instance_id, created, from_state, to_state, encrypted_details, prev_hash, hash)
+SELECT %(task)s::uuid, u.seq, u.resolution::uuid, u.step, u.kind, u.actor, u.instance, u.created,
+    u.from_state, u.to_state, u.details, u.prev_hash, u.hash
+FROM unnest(%(seqs)s::bigint[], %(resolutions)s::text[], %(steps)s::text[], %(kinds)s::text[],
+    %(actors)s::text[], %(instances)s::bigint[], %(created)s::timestamptz[], %(from_states)s::text[],
+    %(to_states)s::text[], %(details)b::bytea[], %(prev_hashes)b::bytea[], %(hashes)b::bytea[])
+    AS u(seq, resolution, step, kind, actor, instance, created, from_state, to_state, details, prev_hash, hash)
+"""
+
 SELECT_CHAIN = """
 SELECT id, seq, task_public_id::text AS task, resolution_public_id::text AS resolution, step_name AS step,
     kind, actor, instance_id AS instance, created, from_state, to_state, encrypted_details, prev_hash, hash

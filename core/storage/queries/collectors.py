@@ -76,6 +76,7 @@ WHERE (state IN ('ERROR', 'TO_AUTORUN_DELAYED')) OR (state = 'WAITING' AND next_
 GC_DELETE_TASKS = """
 DELETE FROM "task"
 WHERE state IN ('DONE', 'CANCELLED', 'WONTFIX') AND last_activity < %(threshold)s
+RETURNING public_id::text AS public_id
 """
 
 GC_DELETE_ORPHAN_BATCHES = """

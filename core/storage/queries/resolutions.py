@@ -116,6 +116,20 @@ DELETE_STEP_ROW = """
 DELETE FROM "resolution_step" WHERE id_resolution = %(id)s AND name = %(name)s
 """
 
+# The rows of one commit in one statement each (a run loop commit writes tens of steps: one statement
+# instead of one per row saves most of the client's and the server's per-statement work). Names are unique
+# within a call (they come from a mapping), as ON CONFLICT DO UPDATE requires.
+UPSERT_STEP_ROWS = """
+INSERT INTO "resolution_step" (id_resolution, name, encrypted_step)
+SELECT %(id)s::bigint, u.name, u.encrypted_step
+FROM unnest(%(names)s::text[], %(encrypted_steps)b::bytea[]) AS u(name, encrypted_step)
+ON CONFLICT (id_resolution, name) DO UPDATE SET encrypted_step = EXCLUDED.encrypted_step
+"""
+
+DELETE_STEP_ROWS = """
+DELETE FROM "resolution_step" WHERE id_resolution = %(id)s::bigint AND name = ANY(%(names)s::text[])
+"""
+
 DELETE_ALL_STEP_ROWS = """
 DELETE FROM "resolution_step" WHERE id_resolution = %(id)s
 """
