@@ -264,7 +264,8 @@ async def _serve_async(settings: Any, database: Any, options: Any) -> int:
             if server.started:
                 elapsed = time.monotonic() - _T0
                 log.info("utask serving on %s (ready in %.2fs)", url, elapsed)
-                lines = [f"utask is serving on {url}  (ping: {url}/unsecured/mon/ping)"]
+                lines = [f"utask is serving on {url}  (ping: {url}/unsecured/mon/ping)",
+                         f"dashboard: {url}/ui/dashboard/"]
                 if settings.development:
                     from utask.core.config import DEV_PASSWORD, DEV_USERNAME
 

@@ -1,4 +1,4 @@
-"""`/`, `/meta`, `/key-rotate`, and the unsecured routes: ping, stats, spec.json, metrics."""
+"""`/`, `/meta`, `/key-rotate`, and the unsecured routes: ping, stats, spec.json, metrics, session."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from ..auth import maintenance_guard
+from ..auth import AuthFailed, authenticated, maintenance_guard
 from ..http.body import decode, read_raw
 from ..http.errors import BadRequest
 from ..ops import callbacks as callback_ops
@@ -32,6 +32,18 @@ async def meta(request: Request) -> Response:
         "application_name": s.application_name, "user_is_admin": caller.is_admin, "username": caller.username,
         "user_groups": list(caller.groups or []), "version": s.version, "commit": s.commit,
     })
+
+
+@api.get("/unsecured/session", name="getSession",
+         summary="Whether the request is authenticated, without refusing anonymous callers (ours)")
+async def session(request: Request) -> Response:
+    """The dashboard's first call: it tells a sign-in form from a trusted proxy's identity, and checks typed
+    credentials, without a 401 (which browsers log as an error and may answer with their own dialog)."""
+    try:
+        caller = await authenticated(request)
+    except AuthFailed:
+        return respond(request, 200, {"authenticated": False})
+    return respond(request, 200, {"authenticated": True, "username": caller.username})
 
 
 @api.post("/key-rotate", dependencies=ADMIN, name="keyRotate", summary="Re-encrypt everything with the newest key")

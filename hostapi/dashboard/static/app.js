@@ -60,6 +60,11 @@ function loginView(message) {
     signIn(user.value, pass.value);
     meta = null;
     try {
+      if (!(await authenticated())) {
+        signOut();
+        error.textContent = "Wrong username or password.";
+        return;
+      }
       await loadMeta();
       route();
     } catch (e) {
@@ -71,7 +76,22 @@ function loginView(message) {
   user.focus();
 }
 
+/**
+ * Whether the server knows who we are (typed credentials, or a trusted proxy's header), asked without
+ * risking a 401 — which the browser would log as an error. True for a server without that route.
+ */
+async function authenticated() {
+  try {
+    const session = await get("unsecured/session");
+    return Boolean(session && session.authenticated);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return true; // an older server: /meta will tell
+    throw e;
+  }
+}
+
 async function loadMeta() {
+  if (!credentials() && !(await authenticated())) throw new ApiError(401, "sign-in required");
   meta = await get("meta");
   document.getElementById("whoami").textContent = meta.username
     + (meta.user_is_admin ? " (admin)" : "");

@@ -12,7 +12,7 @@ export function confirmDialog({ title, message, confirmLabel = "Confirm", danger
     const error = h("p", { class: "field-error dialog-error", role: "alert" });
     const ok = h("button", { type: "submit", class: ["btn", danger ? "danger-solid" : "primary"] }, confirmLabel);
     const cancel = h("button", { type: "button", class: "btn" }, "Keep it as is");
-    const form = h("form", { method: "dialog" },
+    const form = h("form", { method: "dialog", novalidate: true }, // fields of `body` check themselves (input-form.js)
       h("h2", { id: "dialog-title" }, title),
       message ? h("p", {}, message) : null,
       body, error,

@@ -7,12 +7,11 @@ import { ApiError, get, post, stream } from "../api.js";
 import { fitScale, layoutGraph, parseDependency, renderGraph, renderLegend, setScale, setSelected,
   updateGraph } from "../graph.js";
 import { auditSection, commentsSection } from "../task-activity.js";
+import { inputForm } from "../input-form.js";
 import { confirmDialog } from "../task-dialogs.js";
-import { inputFields } from "../task-inputs.js";
 import { renderStepPanel } from "../task-panel.js";
 import { mayAnswer, resolverNames, taskRights } from "../task-rights.js";
-import { clearFieldErrors, errorView, fmtDate, fmtRelative, h, jsonBlock, mount, setTitle, stateBadge,
-  toast } from "../ui.js";
+import { errorView, fmtDate, fmtRelative, h, jsonBlock, mount, setTitle, stateBadge, toast } from "../ui.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FINISHED = ["DONE", "CANCELLED", "WONTFIX"];
@@ -455,17 +454,21 @@ class TaskPage {
 
   async startOver() {
     const defs = this.resolverDefinitions();
-    const fields = defs.length ? inputFields(defs, "startover") : null;
+    const fields = defs.length ? inputForm(defs, { prefix: "startover" }) : null;
     const ok = await confirmDialog({
       title: "Start this task over?",
       message: "The current resolution and all its step results are deleted, and a new resolution runs from the first step.",
       body: fields ? h("div", {}, h("p", { class: "muted" }, "Resolver inputs of the new resolution:"), fields.element) : null,
       confirmLabel: "Start over", danger: true,
-      onConfirm: async (form, errorSlot) => {
+      // with resolver inputs, the dialog stays open on an error so that the value can be fixed
+      closeOnError: !fields,
+      onConfirm: async (_form, errorSlot) => {
+        const read = fields ? fields.read() : { values: null, ok: true };
+        if (!read.ok) throw new Error("Check the value marked above.");
         try {
-          await post("resolution", { task_id: this.id, start_over: true, ...(fields ? { resolver_inputs: fields.values() } : {}) });
+          await post("resolution", { task_id: this.id, start_over: true, ...(fields ? { resolver_inputs: read.values } : {}) });
         } catch (e) {
-          if (!(fields && fields.showError(form, e.message))) errorSlot.textContent = e.message;
+          if (fields && fields.showError(e.message)) errorSlot.textContent = "The server refused a value (see above).";
           throw e;
         }
       },
@@ -496,7 +499,7 @@ class TaskPage {
       return;
     }
     const defs = this.resolverDefinitions();
-    const fields = inputFields(defs, "ri");
+    const fields = inputForm(defs, { prefix: "ri" });
     const submit = h("button", { type: "submit", class: "btn primary" }, defs.length ? "Start the resolution" : "Resolve");
     const formError = h("p", { class: "field-error", role: "alert" });
     const form = h("form", { class: "card resolve-card", id: "resolve-form", "aria-labelledby": "resolve-title", novalidate: true },
@@ -507,16 +510,17 @@ class TaskPage {
       fields.element, formError, h("div", { class: "actions" }, submit));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      clearFieldErrors(form);
       formError.textContent = "";
+      const { values, ok } = fields.read();
+      if (!ok) return;
       submit.disabled = true;
       try {
-        await post("resolution", { task_id: this.id, resolver_inputs: fields.values() });
+        await post("resolution", { task_id: this.id, resolver_inputs: values });
         toast("Resolution created: it runs now.");
         await this.refreshSoon();
       } catch (e) {
         if (e.status === 401) return;
-        if (!fields.showError(form, e.message)) formError.textContent = e.message;
+        if (!fields.showError(e.message)) formError.textContent = e.message;
       } finally {
         submit.disabled = false;
       }
@@ -567,24 +571,25 @@ class TaskPage {
         h("ul", {}, form.inputs.map((d) => h("li", {}, h("strong", {}, d.name), d.description ? ` — ${d.description}` : "")))) : null);
       return card;
     }
-    const fields = inputFields(form.inputs, `mi-${name}`);
+    const fields = inputForm(form.inputs, { prefix: `mi-${name}` });
     const submit = h("button", { type: "submit", class: "btn primary" }, "Send the answer");
     const formError = h("p", { class: "field-error", role: "alert" });
     const el = h("form", { class: "input-form", novalidate: true }, fields.element, formError, h("div", { class: "actions" }, submit),
       who.length ? h("p", { class: "hint" }, `Asked to: ${who.join(", ")} (and the task's resolvers, admins).`) : null);
     el.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      clearFieldErrors(el);
       formError.textContent = "";
+      const { values, ok } = fields.read();
+      if (!ok) return;
       submit.disabled = true;
       try {
-        const out = await post(`resolution/${this.resolution.id}/step/${encodeURIComponent(name)}/input`, { values: fields.values() });
+        const out = await post(`resolution/${this.resolution.id}/step/${encodeURIComponent(name)}/input`, { values });
         toast(out && out.resumed ? "Answer recorded: the resolution goes on." : "Answer recorded.");
         this.keys.inputs = null;
         await this.refreshSoon();
       } catch (e) {
         if (e.status === 401) return;
-        if (!fields.showError(el, e.message)) formError.textContent = e.message;
+        if (!fields.showError(e.message)) formError.textContent = e.message;
         if (e.status === 403) toast(e.message, "error");
       } finally {
         submit.disabled = false;
