@@ -51,6 +51,7 @@ import psycopg
 from psycopg import sql
 
 from .api import _admin_url, _free_port, _with_dbname
+from .procfs import memory_kb, process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO = {"type": "echo", "configuration": {"output": {"v": "{{.iterator}}"}}}
@@ -303,28 +304,6 @@ async def _latency(url: str, key: str, folder: Path, rounds: int, *, listen: boo
     return latencies, loads
 
 
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with contextlib.suppress(OSError), open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-    return pids
-
-
-def _memory_kb(pid: int, field: str) -> int:
-    path = f"/proc/{pid}/smaps_rollup" if field == "Pss" else f"/proc/{pid}/status"
-    key = "Pss:" if field == "Pss" else "VmRSS:"
-    with contextlib.suppress(OSError), open(path) as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1])
-    return 0
-
-
 def _idle_rss(url: str, key: str, folder: Path) -> dict[str, Any]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CFG_", "CONFIGURATION_FROM", "SERVER_PORT"))}
@@ -350,9 +329,9 @@ def _idle_rss(url: str, key: str, folder: Path) -> dict[str, Any]:
         time.sleep(3)  # idle: start-up done, collectors asleep
         samples = []
         for _ in range(3):
-            pids = _tree(proc.pid)
-            samples.append((sum(_memory_kb(p, "Rss") for p in pids), sum(_memory_kb(p, "Pss") for p in pids),
-                            _memory_kb(proc.pid, "Rss"), len(pids)))
+            pids = process_tree(proc.pid)
+            samples.append((sum(memory_kb(p, "Rss") for p in pids), sum(memory_kb(p, "Pss") for p in pids),
+                            memory_kb(proc.pid, "Rss"), len(pids)))
             time.sleep(1)
         rss, pss, main_rss, count = samples[-1]
         return {"figure": "server_idle_rss_mb", "value": round(rss / 1024, 1), "goal": 150,

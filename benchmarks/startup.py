@@ -46,6 +46,7 @@ import psycopg
 from psycopg import sql
 
 from .api import _admin_url, _free_port, _with_dbname
+from .procfs import memory_kb, process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -94,7 +95,7 @@ class Server:
         catalog process): the load barely moves it, unlike the wall time."""
         assert self.proc is not None
         ticks = 0
-        for pid in _tree(self.proc.pid):
+        for pid in process_tree(self.proc.pid):
             with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
                 ticks += sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15])
         return ticks / os.sysconf("SC_CLK_TCK")
@@ -131,33 +132,12 @@ class Server:
         self.stop()
 
 
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with contextlib.suppress(OSError), open(f"/proc/{p}/task/{tid}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-    return pids
-
-
-def _kb(pid: int, key: str) -> int:
-    path = f"/proc/{pid}/smaps_rollup" if key == "Pss:" else f"/proc/{pid}/status"
-    with contextlib.suppress(OSError), open(path) as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1])
-    return 0
-
-
 def _footprint(pid: int, figure: str) -> dict[str, Any]:
     samples = []
     for _ in range(3):
-        pids = _tree(pid)
-        samples.append((sum(_kb(p, "Pss:") for p in pids), sum(_kb(p, "VmRSS:") for p in pids),
-                        _kb(pid, "Pss:"), _kb(pid, "VmRSS:"), len(pids)))
+        pids = process_tree(pid)
+        samples.append((sum(memory_kb(p, "Pss") for p in pids), sum(memory_kb(p, "Rss") for p in pids),
+                        memory_kb(pid, "Pss"), memory_kb(pid, "Rss"), len(pids)))
         time.sleep(0.5)
     pss, rss, own_pss, own_rss, count = samples[-1]
     return {"figure": figure, "value": round(pss / 1024, 1), "goal": 150, "rss_sum_mb": round(rss / 1024, 1),
