@@ -710,65 +710,56 @@ class Store:
         under the newest key are still rewritten when cheap to keep the code single-path.
         """
         counts = {"callback": 0, "task": 0, "resolution": 0}
-        after = 0
-        while True:
+        async for item in self._rows_by_id(tq.LIST_CALLBACK_IDS_AFTER, page_size):
             async with self.tx() as tx:
-                ids = await tx.fetchall(tq.LIST_CALLBACK_IDS_AFTER, {"after": after, "limit": page_size})
-            if not ids:
-                break
-            for item in ids:
-                after = item["id"]
-                async with self.tx() as tx:
-                    row = await tx.fetchone(tq.SELECT_CALLBACK_CRYPTED_LOCKED, {"id": item["id"]})
-                    if row is None:
-                        continue
-                    pid = item["public_id"]
-                    out = {}
-                    for col in ("encrypted_schema", "encrypted_body", "encrypted_secret"):
-                        data = bytes(row[col])
-                        out[col] = self.keyring.encrypt(self.keyring.decrypt(data, pid), pid) if data else data
-                    await tx.execute(tq.UPDATE_CALLBACK_CRYPTED, {"id": item["id"], **out})
-                    counts["callback"] += 1
-        after = 0
-        while True:
+                row = await tx.fetchone(tq.SELECT_CALLBACK_CRYPTED_LOCKED, {"id": item["id"]})
+                if row is None:
+                    continue
+                pid = item["public_id"]
+                out = {}
+                for col in ("encrypted_schema", "encrypted_body", "encrypted_secret"):
+                    data = bytes(row[col])
+                    out[col] = self.keyring.encrypt(self.keyring.decrypt(data, pid), pid) if data else data
+                await tx.execute(tq.UPDATE_CALLBACK_CRYPTED, {"id": item["id"], **out})
+                counts["callback"] += 1
+        async for item in self._rows_by_id(tq.LIST_IDS_AFTER, page_size):
             async with self.tx() as tx:
-                ids = await tx.fetchall(tq.LIST_IDS_AFTER, {"after": after, "limit": page_size})
-            if not ids:
-                break
-            for item in ids:
-                after = item["id"]
-                async with self.tx() as tx:
-                    row = await tx.fetchone(tq.SELECT_CRYPTED_LOCKED, {"id": item["id"]})
-                    if row is None:
-                        continue
-                    pid = row["public_id"]
-                    await tx.execute(tq.UPDATE_CRYPTED, {
-                        "id": row["id"],
-                        "encrypted_input": self.keyring.encrypt_marshal(
-                            self.keyring.decrypt_marshal(row["encrypted_input"], pid), pid),
-                        "encrypted_result": self.keyring.encrypt(
-                            self.keyring.decrypt(bytes(row["encrypted_result"]), pid), pid),
-                    })
-                    await audit.reencrypt_details(tx, pid, self.keyring)
-                    counts["task"] += 1
-        after = 0
-        while True:
+                row = await tx.fetchone(tq.SELECT_CRYPTED_LOCKED, {"id": item["id"]})
+                if row is None:
+                    continue
+                pid = row["public_id"]
+                await tx.execute(tq.UPDATE_CRYPTED, {
+                    "id": row["id"],
+                    "encrypted_input": self.keyring.encrypt_marshal(
+                        self.keyring.decrypt_marshal(row["encrypted_input"], pid), pid),
+                    "encrypted_result": self.keyring.encrypt(
+                        self.keyring.decrypt(bytes(row["encrypted_result"]), pid), pid),
+                })
+                await audit.reencrypt_details(tx, pid, self.keyring)
+                counts["task"] += 1
+        async for item in self._rows_by_id(rq.LIST_IDS_AFTER, page_size):
             async with self.tx() as tx:
-                ids = await tx.fetchall(rq.LIST_IDS_AFTER, {"after": after, "limit": page_size})
-            if not ids:
-                break
-            for item in ids:
-                after = item["id"]
-                async with self.tx() as tx:
-                    try:
-                        res = await self.load_resolution(tx, item["public_id"], lock="wait")
-                    except NotFoundError:
-                        continue
-                    await self.update_resolution(tx, res)
-                    await self.write_steps(tx, res, res.steps, list(res.steps))
-                    await self.write_blob(tx, res, res.steps)
-                    counts["resolution"] += 1
+                try:
+                    res = await self.load_resolution(tx, item["public_id"], lock="wait")
+                except NotFoundError:
+                    continue
+                await self.update_resolution(tx, res)
+                await self.write_steps(tx, res, res.steps, list(res.steps))
+                await self.write_blob(tx, res, res.steps)
+                counts["resolution"] += 1
         return counts
+
+    async def _rows_by_id(self, list_after: str, page_size: int) -> AsyncIterator[dict[str, Any]]:
+        """Every row `list_after` lists (`{id, public_id}` by increasing id), a page per short transaction."""
+        after = 0
+        while True:
+            async with self.tx() as tx:
+                page = await tx.fetchall(list_after, {"after": after, "limit": page_size})
+            if not page:
+                return
+            for item in page:
+                after = item["id"]
+                yield item
 
 
 # -- the commit path of a running resolution ---------------------------------------------------------------------
