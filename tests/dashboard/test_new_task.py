@@ -31,7 +31,7 @@ def fill_valid(page, hostname: str = "web-01") -> None:
 
 def test_pick_a_template(page, dashboard_server: str) -> None:
     sign_in(page, dashboard_server, "alice", "#/new")
-    assert page.title().startswith("New task")
+    expect(page).to_have_title(re.compile("^New task"))
     picks = page.locator(".pick-list")
     expect(picks.locator("li[data-name='ui-form-kinds']")).to_contain_text("Every kind of input")
     expect(picks.locator("li[data-name='ui-form-kinds'] a.doc-link")).to_have_attribute(
@@ -58,7 +58,7 @@ def test_pick_a_template(page, dashboard_server: str) -> None:
 def test_create_a_task_with_every_input_kind(page, dashboard_server: str, api: httpx.Client) -> None:
     sign_in(page, dashboard_server, "alice", f"#/new?template={TEMPLATE}")
     expect(page.get_by_role("heading", name=f"New task: {TEMPLATE}")).to_be_visible()
-    assert page.title().startswith("New task")
+    expect(page).to_have_title(re.compile("^New task"))
 
     # the generated controls: one per kind
     expect(page.get_by_label("hostname")).to_have_attribute("type", "text")

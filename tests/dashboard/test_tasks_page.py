@@ -52,7 +52,7 @@ def test_rows_and_filters(page, dashboard_server: str, api: httpx.Client) -> Non
     sign_in(page, dashboard_server, "admin", f"#/tasks?type=all&tag=run%3D{run}")
     rows = page.locator(ROWS)
     expect(rows).to_have_count(4)
-    assert page.title().startswith("Tasks")
+    expect(page).to_have_title(re.compile("^Tasks"))
     # newest activity first: the hello-world task ran last
     expect(rows.first).to_have_attribute("data-id", hello["id"])
     row = page.locator(f"{ROWS}[data-id='{theirs['id']}']")

@@ -707,7 +707,7 @@ class TaskPage {
   setView(view) {
     this.view = view;
     this.paintView();
-    if (view === "graph") requestAnimationFrame(() => this.autoFit());
+    if (view === "graph") this.autoFit(); // reading clientWidth lays the shown box out synchronously
   }
 
   paintView() {
