@@ -24,7 +24,8 @@ ALWAYS_CONCEALED = ("database", "encryption-key", "utask-cfg", "basic-auth", "gr
 
 
 KNOWN_KEYS = frozenset({
-    "application_name", "admin_usernames", "admin_groups", "completed_task_expiration", "notify_config",
+    "application_name", "admin_usernames", "admin_groups", "completed_task_expiration", "audit_retention",
+    "notify_config",
     "notify_actions", "database_config", "concealed_secrets", "resource_limits", "resource_acquire_timeout",
     "max_concurrent_executions", "max_concurrent_executions_from_crashed", "delay_between_crashed_tasks_resolution",
     "base_url", "dashboard_path_prefix", "dashboard_api_path_prefix", "dashboard_sentry_dsn",
@@ -73,6 +74,20 @@ def _duration(raw: dict, key: str, default: str) -> timedelta:
         return parse_go_duration(value)
     except DurationError as e:
         raise _err(f'failed to parse "{key}": {e}') from e
+
+
+_UNSAFE_IN_PAGE = set('"\'<>\\`') | {chr(c) for c in range(33)} | {chr(127)}
+
+
+def _page_value(raw: dict, key: str) -> str:
+    """A value the dashboard writes into its pages as it is (µTask's placeholders, in an HTML attribute
+    and in JavaScript strings): a path or a URL, so quotes, angle brackets, backslashes, backquotes,
+    spaces and control characters can only be a mistake, and would break the page."""
+    value = _str(raw, key)
+    bad = sorted(set(value) & _UNSAFE_IN_PAGE)
+    if bad:
+        raise _err(f'"{key}" must be a path or a URL: it contains {", ".join(repr(c) for c in bad)}')
+    return value
 
 
 def _dict(raw: dict, key: str) -> dict:
@@ -132,6 +147,8 @@ class UtaskConfig:
     admin_usernames: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
     completed_task_expiration: timedelta = timedelta(hours=720)
+    # Ours: how long a task's audit trail outlives the task (counted from its last event); 0 keeps it forever.
+    audit_retention: timedelta = timedelta(hours=2160)
     notify_config: dict[str, dict] = field(default_factory=dict)
     notify_actions: dict[str, NotifyAction] = field(
         default_factory=lambda: {t: NotifyAction() for t in NOTIFICATION_TYPES})
@@ -229,6 +246,10 @@ class UtaskConfig:
         if db_config.config_name not in concealed:
             concealed.append(db_config.config_name)
 
+        audit_retention = _duration(raw, "audit_retention", "2160h")
+        if audit_retention < timedelta(0):
+            raise _err('"audit_retention" must not be negative (0 keeps audit trails forever)')
+
         sandbox = raw.get("sandbox")
         if sandbox is not None and not isinstance(sandbox, dict):
             raise _err('"sandbox" must be an object')
@@ -238,6 +259,7 @@ class UtaskConfig:
             admin_usernames=tuple(admins),
             admin_groups=tuple(admin_groups),
             completed_task_expiration=_duration(raw, "completed_task_expiration", "720h"),
+            audit_retention=audit_retention,
             notify_config=notify_config,
             notify_actions=actions,
             database_config=db_config,
@@ -248,9 +270,9 @@ class UtaskConfig:
             max_concurrent_executions_from_crashed=max_crashed,
             delay_between_crashed_tasks_resolution=_duration(raw, "delay_between_crashed_tasks_resolution", "1s"),
             base_url=_str(raw, "base_url"),
-            dashboard_path_prefix=_str(raw, "dashboard_path_prefix"),
-            dashboard_api_path_prefix=_str(raw, "dashboard_api_path_prefix"),
-            dashboard_sentry_dsn=_str(raw, "dashboard_sentry_dsn"),
+            dashboard_path_prefix=_page_value(raw, "dashboard_path_prefix"),
+            dashboard_api_path_prefix=_page_value(raw, "dashboard_api_path_prefix"),
+            dashboard_sentry_dsn=_page_value(raw, "dashboard_sentry_dsn"),
             steps_compression_algorithm=algo,
             max_body_bytes=max_body,
             sandbox=dict(sandbox or {}),

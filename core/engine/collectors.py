@@ -7,7 +7,8 @@ sub-select so two instances never claim the same resolution:
 - autorun: `TO_AUTORUN` resolutions (created by the API);
 - retry: `ERROR` / `TO_AUTORUN_DELAYED` whose `next_retry` is due, and woken `WAITING` ones;
 - crashed instances: resolutions left by an instance whose heartbeat is older than `dead_after`;
-- garbage: finished tasks older than `completed_task_expiration`, orphan batches.
+- garbage: finished tasks older than `completed_task_expiration`, orphan batches, and the audit trails of
+  deleted tasks once their last event is older than `audit_retention` (ours; 0 keeps them).
 
 Beyond µTask (which only polls, sleeping 0, 1, … 9, then 10 s): writers `NOTIFY utask_work` when they
 create or reschedule work, and every instance `LISTEN`s, so an idle instance claims new work within
@@ -55,6 +56,7 @@ class CollectorConfig:
     max_concurrent_executions: int = 100  # -1 unlimited, 0 blocks everything
     max_concurrent_executions_from_crashed: int = 20
     completed_task_expiration: timedelta = timedelta(hours=720)
+    audit_retention: timedelta = timedelta(hours=2160)  # 0: audit trails are kept forever
     poll_max_sleep: float = 10.0  # the sleeper's cap (µTask: 10 s)
     poll_step: float = 1.0  # the sleeper's increment (µTask: 1 s)
     grace_period: float = 3.0  # after a shutdown starts, runs stop waiting for outstanding results
@@ -75,6 +77,9 @@ class CollectorConfig:
         expiration = getattr(cfg, "completed_task_expiration", None)
         if isinstance(expiration, timedelta):
             values["completed_task_expiration"] = expiration
+        retention = getattr(cfg, "audit_retention", None)
+        if isinstance(retention, timedelta):
+            values["audit_retention"] = retention
         values.update(overrides)
         return cls(**values)
 
@@ -387,6 +392,25 @@ class Coordinator:
             await tx.tasks_changed(row["public_id"] for row in gone)  # live views drop them
         async with self.store.tx() as tx:
             await tx.execute(cq.GC_DELETE_ORPHAN_BATCHES)
+        purged = await self.purge_audit()
+        if purged:
+            log.info("garbage collector: audit trails of %d deleted task(s) purged", purged)
+
+    async def purge_audit(self, batch: int = 500) -> int:
+        """Delete the audit trails of tasks that no longer exist and whose last event is older than
+        `audit_retention` (never with a retention of 0), a batch per transaction. Returns how many."""
+        if self.config.audit_retention <= timedelta(0):
+            return 0
+        threshold = utcnow() - self.config.audit_retention
+        total = 0
+        while not self.shutting_down.is_set():
+            async with self.store.tx() as tx:
+                await tx.execute(cq.GC_ALLOW_AUDIT_PURGE)
+                rows = await tx.fetchall(cq.GC_PURGE_AUDIT, {"threshold": threshold, "limit": batch})
+            total += len(rows)
+            if len(rows) < batch:
+                break
+        return total
 
     async def _garbage_loop(self) -> None:
         period = min(timedelta(hours=24), self.config.completed_task_expiration).total_seconds()

@@ -23,6 +23,7 @@ from . import audit, states
 from .audit import Event
 from .collectors import WAKE_AUTORUN, WAKE_RETRY, Coordinator, Semaphore, ShuttingDown
 from .results import RunRefused, check_can_run, recover_crashed
+from .rights import is_requester, is_resolution_manager, is_template_owner
 from .states import ResolutionState as RS
 from .states import TaskState as TS
 from .steps import Step
@@ -76,30 +77,7 @@ class Caller:
     is_admin: bool = False
 
 
-# -- rights (§7.3) -------------------------------------------------------------------------------------
-
-
-def _intersects(a: Iterable[str] | None, b: Iterable[str] | None) -> bool:
-    return bool(set(a or ()) & set(b or ()))
-
-
-def is_template_owner(caller: Caller, tpl: Any) -> bool:
-    return caller.username in (tpl.allowed_resolver_usernames or []) or _intersects(
-        caller.groups, tpl.allowed_resolver_groups)
-
-
-def is_resolution_manager(caller: Caller, tpl: Any, task: TaskRecord, res: ResolutionRecord | None = None) -> bool:
-    if is_template_owner(caller, tpl):
-        return True
-    if caller.username in (task.resolver_usernames or []):
-        return True
-    if res is not None and caller.username == res.resolver_username:
-        return True
-    return _intersects(caller.groups, task.resolver_groups)
-
-
-def is_requester(caller: Caller, task: TaskRecord) -> bool:
-    return caller.username == task.requester_username
+# -- rights (§7.3): `utask.core.engine.rights` ------------------------------------------------------
 
 
 def valid_text(what: str, value: str) -> None:

@@ -104,7 +104,9 @@ def code_paths(extra: list[str]) -> list[str]:
 def _editable_paths() -> list[str]:
     """Source trees of editable installs: their .pth finders map packages to folders outside sys.path."""
     found: list[str] = []
-    for name, module in list(sys.modules.items()):
+    # A copy, taken in one step: at start-up another thread imports the server's modules meanwhile, and
+    # walking the live dict would fail with "dictionary changed size during iteration".
+    for name, module in sys.modules.copy().items():
         mapping = getattr(module, "MAPPING", None) if name.startswith("__editable__") else None
         if isinstance(mapping, dict):
             found += [str(v) for v in mapping.values() if isinstance(v, str) and os.path.exists(v)]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from utask.core.engine import audit
+from utask.core.engine import audit, rights
 from utask.core.engine.service import Caller
 from utask.core.engine.states import BUILTIN_STATE_SET
 from utask.core.engine.store import LockNotAvailable, ResolutionRecord, Store, Tx
 
-from .. import rights, views
+from .. import views
 from ..http.errors import AlreadyExists, APIError, BadRequest, Forbidden, NotFound
 from .tasks import load_template, read_tx
 

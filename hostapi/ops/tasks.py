@@ -2,7 +2,7 @@
 delete, comments, batches, statistics, audit trail (reference §7.4, §13).
 
 One transaction per request (`store.tx()`), SQL in `utask.core.storage.queries.api_tasks`, rights in
-`utask.hostapi.rights`, JSON shapes in `utask.hostapi.views`. Errors carry µTask's texts.
+`utask.core.engine.rights`, JSON shapes in `utask.hostapi.views`. Errors carry µTask's texts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from utask.core.engine import audit
+from utask.core.engine import audit, rights
 from utask.core.engine.service import PARENT_TAG, Caller, valid_text
 from utask.core.engine.states import TaskState as TS
 from utask.core.engine.store import NotFoundError, Store, TaskRecord, Tx, utcnow
@@ -25,7 +25,7 @@ from utask.core.storage.queries import api_tasks as q
 from utask.core.storage.queries import tasks as tq
 from utask.core.templates.cache import DECODED_TEMPLATES
 
-from .. import rights, views
+from .. import views
 from ..http.errors import BadRequest, Forbidden, NotFound
 
 BUILTIN_STATS_STATES = ("TODO", "BLOCKED", "RUNNING", "WONTFIX", "DONE", "CANCELLED")

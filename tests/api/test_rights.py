@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as NS
 
-from utask.hostapi import rights
+from utask.core.engine import rights
 
 
 def caller(name="u", groups=(), admin=False):

@@ -85,6 +85,24 @@ DELETE FROM "batch" WHERE id IN (
 )
 """
 
+# Audit retention: the trails of tasks that no longer exist, once their last event is older than the
+# threshold, a batch at a time. The trigger lets these deletes through only with `utask.audit_purge` set
+# and only for events whose task is gone (migration 0003).
+GC_ALLOW_AUDIT_PURGE = "SELECT set_config('utask.audit_purge', 'on', true)"
+GC_PURGE_AUDIT = """
+WITH gone AS (
+    SELECT h.task_public_id FROM "audit_chain_head" h
+    WHERE NOT EXISTS (SELECT 1 FROM "task" t WHERE t.public_id = h.task_public_id)
+      AND NOT EXISTS (SELECT 1 FROM "audit_event" e
+                      WHERE e.task_public_id = h.task_public_id AND e.created >= %(threshold)s)
+    LIMIT %(limit)s
+), events AS (
+    DELETE FROM "audit_event" WHERE task_public_id IN (SELECT task_public_id FROM gone)
+)
+DELETE FROM "audit_chain_head" WHERE task_public_id IN (SELECT task_public_id FROM gone)
+RETURNING task_public_id
+"""
+
 # LISTEN/NOTIFY channel announcing claimable work; the payload is a hint only (collectors still claim
 # with the queries above, so a lost or duplicated notification is harmless).
 CHANNEL = "utask_work"

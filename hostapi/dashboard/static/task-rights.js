@@ -1,4 +1,4 @@
-// What the signed-in user may do on a task, mirroring hostapi/rights.py (reference §7.3 / §8) and the state
+// What the signed-in user may do on a task, mirroring core/engine/rights.py (reference §7.3 / §8) and the state
 // rules of the routes (§7.4). Only used to decide which controls to show: the server stays the judge.
 
 const ACTIVE_REFUSED = ["CANCELLED", "RUNNING", "DONE"]; // run, cancel, pause (not forced)
