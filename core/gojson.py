@@ -29,16 +29,10 @@ import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
+from utask_sdk.goconv import format_float
+from utask_sdk.protocol import JSONNumber
+
 __all__ = ["JSONNumber", "GoNilSlice", "nil_slice", "loads", "dumps", "format_float", "GoJSONError"]
-
-
-class JSONNumber(str):
-    """A JSON number kept as the exact text it was written with (Go's `json.Number`)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"JSONNumber({str.__repr__(self)})"
 
 
 def loads(text: str | bytes) -> Any:
@@ -69,52 +63,6 @@ class GoJSONError(ValueError):
 # -- numbers ---------------------------------------------------------------------------------------------
 
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
-
-
-def _shortest_digits(f: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits and exponent: f == 0.d1d2d3... * 10**exp (f finite, != 0)."""
-    r = repr(abs(f))
-    mant, _, e = r.partition("e")
-    exp = int(e) if e else 0
-    ip, _, fp = mant.partition(".")
-    if fp == "0":
-        fp = ""
-    digits = (ip + fp).lstrip("0")
-    # position of decimal point relative to the start of `ip + fp`
-    point = len(ip) + exp
-    lead = len(ip + fp) - len((ip + fp).lstrip("0"))
-    point -= lead
-    digits = digits.rstrip("0") or "0"
-    return digits, point
-
-
-def format_float(f: float, fmt: str = "json") -> str:
-    """Go's float64 text. `fmt` = "json" (encoding/json), "f" (strconv 'f', -1), "e" (strconv 'e', -1)."""
-    if fmt == "json":
-        a = abs(f)
-        fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"
-        s = format_float(f, fmt)
-        if fmt == "e":
-            n = len(s)
-            if n >= 4 and s[n - 4] == "e" and s[n - 3] == "-" and s[n - 2] == "0":
-                s = s[: n - 2] + s[n - 1]
-        return s
-    sign = "-" if math.copysign(1.0, f) < 0 else ""
-    if f == 0:
-        return sign + ("0" if fmt == "f" else "0e+00")
-    digits, point = _shortest_digits(f)
-    if fmt == "f":
-        if point <= 0:
-            return sign + "0." + "0" * (-point) + digits
-        if point >= len(digits):
-            return sign + digits + "0" * (point - len(digits))
-        return sign + digits[:point] + "." + digits[point:]
-    # 'e'
-    exp = point - 1
-    mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    es = "-" if exp < 0 else "+"
-    ae = abs(exp)
-    return f"{sign}{mant}e{es}{ae:02d}"
 
 
 def _float_json(f: float) -> str:

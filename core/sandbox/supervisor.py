@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib.machinery
 import json
 import os
 import shutil
@@ -109,8 +110,16 @@ def _editable_paths() -> list[str]:
     for name, module in sys.modules.copy().items():
         mapping = getattr(module, "MAPPING", None) if name.startswith("__editable__") else None
         if isinstance(mapping, dict):
-            found += [str(v) for v in mapping.values() if isinstance(v, str) and os.path.exists(v)]
+            found += [p for v in mapping.values() if isinstance(v, str) for p in _editable_targets(v)]
     return found
+
+
+def _editable_targets(path: str) -> list[str]:
+    """What an editable finder's mapping entry stands for: a package folder, or (a single-module
+    distribution) the module file, mapped without its suffix (`.../hello_plugin` for `hello_plugin.py`)."""
+    if os.path.exists(path):
+        return [path]
+    return [path + suffix for suffix in importlib.machinery.all_suffixes() if os.path.isfile(path + suffix)]
 
 
 def prepare(plugin: str, source: dict[str, Any], limits: SandboxLimits, protocol: str,

@@ -193,8 +193,14 @@ class InstalledPluginsCatalog:
         return action_type in self.plugins
 
     def validate(self, action_type: str, base_config: Any, config: Any) -> None:
+        from utask.core.plugins import wire
+        from utask_sdk import protocol
+
         plugin = self.plugins[action_type]
-        reply = self._runtime.handle(plugin, {"op": "validate", "base": base_config, "config": config}, None, "")
+        # Through the wire encoding, as in the sandbox: the plugin sees the same values either way (numbers
+        # as int or ExactFloat, not the server's JSONNumber).
+        request = protocol.loads(wire.encode({"op": "validate", "base": base_config, "config": config})[4:])
+        reply = self._runtime.handle(plugin, request, None, "")
         if not reply.get("ok"):
             raise ValueError(reply.get("error", {}).get("message", "invalid configuration"))
 

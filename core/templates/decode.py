@@ -17,12 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from utask.core.gojson import JSONNumber
-from utask.core.templates.goformat import (
-    format_float_g,
-    json_float,
-    json_number_from_python,
-    yaml_float_to_string,
-)
+from utask.core.templates.goformat import json_number_from_python, yaml_float_to_string
 from utask.core.templates.models import (
     OUTPUT_STRATEGIES,
     UNSET,
@@ -36,6 +31,7 @@ from utask.core.templates.models import (
     TaskTemplate,
     Variable,
 )
+from utask_sdk.goconv import format_float_g, json_float
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")

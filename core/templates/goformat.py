@@ -7,87 +7,10 @@ and in the JSON of templates.
 
 from __future__ import annotations
 
-import math
 import re
-import struct
-from typing import Any
 
-from utask.core.gojson import JSONNumber
-
-
-def _shortest_digits(f: float, bits: int) -> tuple[str, int]:
-    """Shortest decimal digits (no sign) and decimal point position that round-trip `f` at `bits`.
-
-    Returns (digits, dp) meaning 0.digits × 10^dp, like Go's internal `decimalSlice`.
-    """
-    f = abs(f)
-    if f == 0:
-        return "0", 1
-    if bits == 32:
-        f32 = struct.unpack("f", struct.pack("f", f))[0]
-        if f32 == 0:
-            return "0", 1
-        text = None
-        for prec in range(1, 10):
-            candidate = f"{f32:.{prec - 1}e}"
-            if struct.unpack("f", struct.pack("f", float(candidate)))[0] == f32:
-                text = candidate
-                break
-        assert text is not None
-    else:
-        # repr is Python's shortest round-trip form, the same digits Go's shortest formatting picks.
-        text = repr(f)
-    mantissa, _, exp_text = text.lower().partition("e")
-    exp = int(exp_text) if exp_text else 0
-    int_part, _, frac_part = mantissa.partition(".")
-    digits = (int_part + frac_part).lstrip("0")
-    # position of the decimal point relative to the first significant digit
-    lead_zeros = len(int_part + frac_part) - len((int_part + frac_part).lstrip("0"))
-    dp = len(int_part) - lead_zeros + exp
-    digits = digits.rstrip("0") or "0"
-    return digits, dp
-
-
-def _fmt_e(neg: bool, digits: str, dp: int) -> str:
-    exp = dp - 1
-    mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    sign = "-" if exp < 0 else "+"
-    return ("-" if neg else "") + f"{mant}e{sign}{abs(exp):02d}"
-
-
-def _fmt_f(neg: bool, digits: str, dp: int) -> str:
-    if dp <= 0:
-        out = "0." + "0" * (-dp) + digits
-    elif dp >= len(digits):
-        out = digits + "0" * (dp - len(digits))
-    else:
-        out = digits[:dp] + "." + digits[dp:]
-    return ("-" if neg else "") + out
-
-
-def _to_float32(f: float) -> float:
-    """Go's float32(f): round to nearest, ±Inf beyond the float32 range."""
-    try:
-        return struct.unpack("f", struct.pack("f", f))[0]
-    except OverflowError:
-        return math.copysign(math.inf, f)
-
-
-def format_float_g(f: float, bits: int = 64, exp_threshold: int | None = None) -> str:
-    """`strconv.FormatFloat(f, 'g', -1, bits)` (or fmt's `%v`, which uses threshold 21)."""
-    if bits == 32:
-        f = _to_float32(f)
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    neg = math.copysign(1.0, f) < 0
-    digits, dp = _shortest_digits(f, bits)
-    eprec = 6 if exp_threshold is None else exp_threshold
-    exp = dp - 1
-    if exp < -4 or exp >= eprec:
-        return _fmt_e(neg, digits, dp)
-    return _fmt_f(neg, digits, dp)
+from utask_sdk.goconv import format_float_g, json_float
+from utask_sdk.protocol import JSONNumber
 
 
 def yaml_float_to_string(f: float) -> str:
@@ -100,40 +23,6 @@ def yaml_float_key(f: float) -> str:
     """A YAML float used as a map key (same formatting, but infinities and NaN spelled the YAML way)."""
     s = format_float_g(f, 32)
     return {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(s, s)
-
-
-def json_float(f: float) -> str:
-    """`encoding/json` output of a float64 (raises ValueError for Inf/NaN like json.Marshal)."""
-    if math.isnan(f) or math.isinf(f):
-        raise ValueError(f"json: unsupported value: {format_float_g(f)}")
-    neg = math.copysign(1.0, f) < 0  # Go writes -0 for negative zero
-    digits, dp = _shortest_digits(f, 64)
-    a = abs(f)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        s = _fmt_e(neg, digits, dp)
-        # Go trims e-09 to e-9 (only for negative exponents)
-        s = re.sub(r"e-0(\d)$", r"e-\1", s)
-        return s
-    return _fmt_f(neg, digits, dp)
-
-
-def format_v(value: Any) -> str:
-    """fmt's `%v` for decoded JSON values (inputs): strings as-is, json.Number text, `[a b]`, `map[k:v]`."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, JSONNumber | str):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return format_float_g(value, 64, exp_threshold=21)
-    if isinstance(value, list | tuple):
-        return "[" + " ".join(format_v(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{format_v(k)}:{format_v(value[k])}" for k in sorted(value)) + "]"
-    return str(value)
 
 
 # --- time.Duration ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from utask.core.gojson import JSONNumber
-from utask.core.templates.goformat import json_float
+from utask_sdk.goconv import json_float
 
 # Go 1.19 (the oracle's version, like utask.core.gojson): \b and \f are written \u0008 and \u000c
 _SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

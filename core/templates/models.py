@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from utask_sdk.inputs import InputDefinition
+
 
 class _GoJSON:
     """`utask.core.gojson.dumps(model)` writes the model's Go JSON (Go's MarshalJSON hook)."""
@@ -188,32 +190,8 @@ class Step(_GoJSON):
 
 
 @dataclass
-class Input(_GoJSON):
-    """A requester or resolver input definition (§2.1)."""
-
-    name: str = ""
-    description: str = ""
-    regex: str | None = None
-    legal_values: list[Any] | None = None
-    collection: bool = False
-    type: str = ""
-    optional: bool = False
-    default: Any = None
-    hidden: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "description": self.description}
-        if self.regex is not None:
-            out["regex"] = self.regex
-        if self.legal_values:
-            out["legal_values"] = self.legal_values
-        out["collection"] = self.collection
-        if self.type:
-            out["type"] = self.type
-        out["optional"] = self.optional
-        out["default"] = self.default
-        out["hidden"] = self.hidden
-        return out
+class Input(InputDefinition, _GoJSON):
+    """A requester or resolver input definition (§2.1): the SDK's, which plugins share (its `to_json`)."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from utask.core.templates.inputs import InputError, validate_definition
 from utask.core.templates.jsonschema_lint import SchemaCompileError, normalize_and_compile
 from utask.core.templates.lint import lint_template
 from utask.core.templates.models import UNSET, ZERO_TIME, Condition, Executor, Step, TaskTemplate
-from utask.core.templates.regex import RegexError, compile_re2
+from utask_sdk.re2 import RegexError, compile_re2
 
 MIN_TEXT_SIZE = 3
 MAX_TEXT_SIZE = 1000

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import unicodedata
-from decimal import Decimal
 from typing import Any
+
+from utask_sdk.goconv import shortest_digits
 
 from .values_model import MISSING, Uint8, go_type_name
 
@@ -22,17 +23,6 @@ __all__ = ["NO_VALUE", "format_value", "go_quote", "shortest_float", "sprint", "
 
 
 # --- floats -----------------------------------------------------------------------------------
-
-
-def _shortest_digits(f: float) -> tuple[str, int]:
-    """(digits, decimal point position) of the shortest decimal that round-trips, like strconv."""
-    if f == 0:
-        return "0", 1
-    sign, digits, exp = Decimal(repr(abs(f))).as_tuple()
-    ds = "".join(map(str, digits)).rstrip("0") or "0"
-    # exp is the power of ten of the last digit of the untrimmed digit string
-    dp = len(digits) + int(exp)
-    return ds, dp
 
 
 def _fmt_e(neg: bool, ds: str, dp: int, prec: int, echar: str) -> str:
@@ -66,12 +56,8 @@ def shortest_float(f: float, verb: str = "g", size: int = 64) -> str:
         return "+Inf" if f > 0 else "-Inf"
     if math.isnan(f):
         return "NaN"
-    if size == 32:
-        import struct
-
-        f = struct.unpack("f", struct.pack("f", f))[0]
     neg = math.copysign(1.0, f) < 0
-    ds, dp = _shortest_digits(f)
+    ds, dp = shortest_digits(f, size)
     if verb in "eE":
         return _fmt_e(neg, ds, dp, len(ds) - 1, verb)
     if verb in "fF":

@@ -3,20 +3,29 @@
 The base configuration is decoded first, then the step configuration over it: fields present in the step
 configuration replace the base's, except fields the model types as maps, merged key by key, and nested
 dataclass fields, merged recursively. Without a model the configuration is a plain dict and every key is
-replaced. Unknown keys are ignored; a value of the wrong type is an error naming the field.
+replaced. Unknown keys are ignored; a value of the wrong type is an error naming the field, and so is a
+required field (no default) left out.
+
+Templates render configurations as text, so a field typed as a number or a boolean takes a rendered string
+too: `"3"` for an `int`, `"2.5"` for a `float`, `"true"` for a `bool` (Go's strconv.ParseBool spellings).
+At template load the configuration is not rendered yet: a string holding a template expression (`{{`) is
+accepted for a field of any type and reaches `validate` as that text; its type is checked once rendered.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import re
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, Union
 
 from .errors import ConfigError
-from .protocol import ExactFloat
+from .goconv import parse_bool
+from .protocol import ExactFloat, JSONNumber
 
 _JSON_TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
 
@@ -90,6 +99,10 @@ def _decode_dataclass(model: type, raw: dict[str, Any], prefix: str) -> Any:
     for name, tp in _field_types(model).items():
         if name in raw:
             kwargs[name] = _check(raw[name], tp, prefix + name)
+    for f in dataclasses.fields(model):
+        if (f.init and f.name not in kwargs and f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING):
+            raise ConfigError("required", field=prefix + f.name)
     try:
         return model(**kwargs)
     except TypeError as err:  # a required field without a value
@@ -111,10 +124,45 @@ def _decode_pydantic(model: type, raw: dict[str, Any]) -> Any:
 def _json_name(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, JSONNumber):
+        return "number"
     for tp, name in _JSON_TYPE_NAMES.items():
         if type(value) is tp or (tp is float and isinstance(value, ExactFloat)):
             return name
     return type(value).__name__
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _scalar(value: Any, tp: type) -> Any:
+    """`value` as a `tp` (int, float, bool) when it is one, or a number kept as text (the server's
+    JSONNumber) or a rendered string spelling one; else `_MISMATCH`."""
+    if isinstance(value, JSONNumber) or (isinstance(value, str) and tp is not bool):
+        text = value.strip()
+        if tp is int and _INTEGER.fullmatch(text):
+            return int(text)
+        if tp is float and _FLOAT.fullmatch(text):
+            return ExactFloat(text) if isinstance(value, JSONNumber) else float(text)  # exact JSON text kept
+        return _MISMATCH
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return parse_bool(value)
+            except ValueError:
+                return _MISMATCH
+        return _MISMATCH
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _MISMATCH
+    if tp is int:
+        return value if isinstance(value, int) else _MISMATCH
+    return value  # float: ints are numbers too
+
+
+_MISMATCH = object()
 
 
 def _check(value: Any, tp: Any, path: str) -> Any:
@@ -141,6 +189,8 @@ def _check(value: Any, tp: Any, path: str) -> Any:
         raise ConfigError(f"must be one of {list(typing.get_args(tp))}, got {value!r}", field=path)
     if value is None:
         return None  # JSON null leaves a Go field at its zero value; keep None
+    if isinstance(value, str) and "{{" in value and tp is not str:
+        return value  # a template expression, at template load: checked once rendered
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"expected an object, got {_json_name(value)}", field=path)
@@ -159,22 +209,19 @@ def _check(value: Any, tp: Any, path: str) -> Any:
         if args and origin is not tuple:
             return [_check(v, args[0], f"{path}[{i}]") for i, v in enumerate(value)]
         return value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
+    if tp in (bool, int, float):
+        checked = _scalar(value, tp)
+        if checked is not _MISMATCH:
+            return checked
     elif tp is str:
-        if isinstance(value, str):
+        if isinstance(value, str) and not isinstance(value, JSONNumber):
             return value
     elif isinstance(tp, type):
         if isinstance(value, tp):
             return value
     else:
         return value
-    raise ConfigError(f"expected {_JSON_TYPE_NAMES.get(tp, getattr(tp, '__name__', str(tp)))}, "
-                      f"got {_json_name(value)}", field=path)
+    got = _json_name(value)
+    if isinstance(value, str) and not isinstance(value, JSONNumber):
+        got += " " + json.dumps(value if len(value) <= 40 else value[:40] + "…", ensure_ascii=False)
+    raise ConfigError(f"expected {_JSON_TYPE_NAMES.get(tp, getattr(tp, '__name__', str(tp)))}, got {got}", field=path)

@@ -1,5 +1,7 @@
 """Go's parsing and formatting of the small values µTask configurations carry as strings.
 
+Also Go's float texts (`strconv.FormatFloat`, `encoding/json`, fmt's `%v`), which the server uses too.
+
 µTask's builtin plugins take durations, booleans and integers as strings and report parse failures with
 Go's own texts (`time: invalid duration "x"`, `strconv.ParseBool: parsing "x": invalid syntax`); plugins
 that must keep those texts share these helpers instead of each re-implementing them.
@@ -7,10 +9,13 @@ that must keep those texts share these helpers instead of each re-implementing t
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from decimal import Decimal
+from typing import Any
 
-from .protocol import ExactFloat
+from .protocol import ExactFloat, JSONNumber
 
 _UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
              "m": 60_000_000_000, "h": 3_600_000_000_000}
@@ -114,25 +119,122 @@ def parse_uint(text: str, bits: int = 64) -> int:
     return value
 
 
-def go_float(value: float) -> ExactFloat | int:
+def go_float(value: float) -> ExactFloat:
     """A float64 as Go's encoding/json writes it (`2.5`, `100`, `1e+21`, `1.5e-7`), kept exact on the wire."""
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"json: unsupported value: {value!r}")
-    a = abs(value)
-    if a != 0 and (a < 1e-6 or a >= 1e21):
-        text = repr(value)
-        if "e" not in text:
-            text = f"{value:e}"
-        mant, _, exp = text.partition("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        digits = exp.lstrip("+-").lstrip("0") or "0"
-        if sign == "+" and len(digits) < 2:
-            digits = digits.rjust(2, "0")
-        text = f"{mant}e{sign}{digits}"
+    return ExactFloat(json_float(value))
+
+
+def shortest_digits(f: float, bits: int) -> tuple[str, int]:
+    """Shortest decimal digits (no sign) and decimal point position that round-trip `f` at `bits`.
+
+    Returns (digits, dp) meaning 0.digits × 10^dp, like Go's internal `decimalSlice`.
+    """
+    f = abs(f)
+    if f == 0:
+        return "0", 1
+    if bits == 32:
+        f32 = struct.unpack("f", struct.pack("f", f))[0]
+        if f32 == 0:
+            return "0", 1
+        text = None
+        for prec in range(1, 10):
+            candidate = f"{f32:.{prec - 1}e}"
+            if struct.unpack("f", struct.pack("f", float(candidate)))[0] == f32:
+                text = candidate
+                break
+        assert text is not None
     else:
-        text = format(Decimal(repr(value)), "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        if text in ("-0", ""):
-            text = "0" if text == "" else "-0"
-    return ExactFloat(text)
+        # repr is Python's shortest round-trip form, the same digits Go's shortest formatting picks.
+        text = repr(f)
+    mantissa, _, exp_text = text.lower().partition("e")
+    exp = int(exp_text) if exp_text else 0
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part).lstrip("0")
+    # position of the decimal point relative to the first significant digit
+    lead_zeros = len(int_part + frac_part) - len((int_part + frac_part).lstrip("0"))
+    dp = len(int_part) - lead_zeros + exp
+    digits = digits.rstrip("0") or "0"
+    return digits, dp
+
+
+def _fmt_e(neg: bool, digits: str, dp: int) -> str:
+    exp = dp - 1
+    mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    sign = "-" if exp < 0 else "+"
+    return ("-" if neg else "") + f"{mant}e{sign}{abs(exp):02d}"
+
+
+def _fmt_f(neg: bool, digits: str, dp: int) -> str:
+    if dp <= 0:
+        out = "0." + "0" * (-dp) + digits
+    elif dp >= len(digits):
+        out = digits + "0" * (dp - len(digits))
+    else:
+        out = digits[:dp] + "." + digits[dp:]
+    return ("-" if neg else "") + out
+
+
+def _to_float32(f: float) -> float:
+    """Go's float32(f): round to nearest, ±Inf beyond the float32 range."""
+    try:
+        return struct.unpack("f", struct.pack("f", f))[0]
+    except OverflowError:
+        return math.copysign(math.inf, f)
+
+
+def format_float(f: float, fmt: str = "json") -> str:
+    """Go's float64 text: `fmt` "json" (encoding/json), "f" (strconv 'f', -1), "e" (strconv 'e', -1).
+    Infinities and NaN as strconv writes them (json.Marshal refuses them: see `json_float`)."""
+    if math.isnan(f) or math.isinf(f):
+        return format_float_g(f)
+    neg = math.copysign(1.0, f) < 0
+    if fmt == "json":
+        a = abs(f)
+        fmt = "e" if a != 0 and (a < 1e-6 or a >= 1e21) else "f"
+        s = format_float(f, fmt)
+        return re.sub(r"e-0(\d)$", r"e-\1", s) if fmt == "e" else s  # Go trims e-09 to e-9
+    digits, dp = shortest_digits(f, 64)
+    return _fmt_f(neg, digits, dp) if fmt == "f" else _fmt_e(neg, digits, dp)
+
+
+def format_float_g(f: float, bits: int = 64, exp_threshold: int | None = None) -> str:
+    """`strconv.FormatFloat(f, 'g', -1, bits)` (or fmt's `%v`, which uses threshold 21)."""
+    if bits == 32:
+        f = _to_float32(f)
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    neg = math.copysign(1.0, f) < 0
+    digits, dp = shortest_digits(f, bits)
+    eprec = 6 if exp_threshold is None else exp_threshold
+    exp = dp - 1
+    if exp < -4 or exp >= eprec:
+        return _fmt_e(neg, digits, dp)
+    return _fmt_f(neg, digits, dp)
+
+
+def json_float(f: float) -> str:
+    """`encoding/json` output of a float64 (raises ValueError for Inf/NaN like json.Marshal)."""
+    if math.isnan(f) or math.isinf(f):
+        raise ValueError(f"json: unsupported value: {format_float_g(f)}")
+    return format_float(f, "json")
+
+
+def format_v(value: Any) -> str:
+    """fmt's `%v` for decoded JSON values (inputs): strings as-is, json.Number text, `[a b]`, `map[k:v]`."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, JSONNumber | ExactFloat | str):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_float_g(value, 64, exp_threshold=21)
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(format_v(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{format_v(k)}:{format_v(value[k])}" for k in sorted(value)) + "]"
+    return str(value)

@@ -52,6 +52,16 @@ class ExactFloat(float):
     __repr__ = float.__repr__
 
 
+class JSONNumber(str):
+    """A JSON number kept as the exact text it was written with (Go's `json.Number`): how the server
+    decodes API inputs, so that `1.50` stays `1.50`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"JSONNumber({str.__repr__(self)})"
+
+
 _DECODER = json.JSONDecoder(parse_float=ExactFloat)  # one decoder: `json.loads(parse_float=...)` builds one a call
 
 

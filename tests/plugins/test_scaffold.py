@@ -78,3 +78,38 @@ def test_utask_plugins_lists_echo_with_its_layers(capsys):
     out = capsys.readouterr().out
     assert "echo" in out and "utask-plugin-echo" in out and "1.0.0" in out
     assert "sandbox layers applied:" in out
+
+
+@pytest.mark.skipif(not os.path.exists(SYSTEM_PYTHON) or not UV.exists(), reason="needs /usr/bin/python3.11 and uv")
+def test_readme_single_module_plugin_installed_editable(readable_dir):
+    """The SDK README's `hello` (one module, no package), installed with `pip install -e`: its editable
+    finder maps `hello_plugin` to `.../hello_plugin` without `.py`; the sandbox must still let it read the
+    file, from any working directory."""
+    project = readable_dir / "hello"
+    project.mkdir()
+    (project / "hello_plugin.py").write_text(
+        "from utask_sdk import ActionPlugin, hookimpl\n\n"
+        "class Hello(ActionPlugin):\n"
+        "    name = 'hello'\n"
+        "    version = '1.0.0'\n\n"
+        "    def execute(self, ctx, config):\n"
+        "        return {'greeting': 'hi ' + config['who']}\n\n"
+        "@hookimpl\n"
+        "def utask_action_plugins():\n"
+        "    return [Hello()]\n")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "utask-plugin-hello"\nversion = "1.0.0"\ndependencies = ["utask-sdk>=0.1,<1"]\n\n'
+        '[project.entry-points."utask.plugins"]\nhello = "hello_plugin"\n')
+    venv = readable_dir / "venv"
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    _uv_install(python, "--no-deps", "-e", str(REPO / "sdk"), "-e", str(REPO), "-e", str(project))
+    _uv_install(python, "pluggy>=1.5")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(readable_dir)}
+    script = ("from utask_sdk.testing import run_action\n"
+              "r = run_action('hello', {'who': 'you'})\n"
+              "assert r.error is None, r\n"
+              "print(r.output)\n")
+    done = subprocess.run([str(python), "-c", script], cwd="/", env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "{'greeting': 'hi you'}" in done.stdout

@@ -42,8 +42,10 @@ def test_decode_checks_types_and_names_the_field():
     cfg = decode({"name": "n", "count": 3, "ratio": 1, "enabled": True, "nested": {"x": 2}, "unknown": 1}, Model)
     assert cfg.name == "n" and cfg.count == 3 and cfg.nested == Inner(2, "") and cfg.ratio == 1
     with pytest.raises(ConfigError) as err:
-        decode({"count": "3"}, Model)
-    assert str(err.value) == "invalid configuration: field 'count': expected integer, got string"
+        decode({"count": "three"}, Model)
+    assert str(err.value) == 'invalid configuration: field \'count\': expected integer, got string "three"'
+    with pytest.raises(ConfigError, match="field 'name': expected string, got number"):
+        decode({"name": JSONNumber("3")}, Model)
     with pytest.raises(ConfigError) as err:
         decode({"nested": {"x": True}}, Model)
     assert "'nested.x'" in str(err.value)
@@ -67,6 +69,34 @@ class Hello(ActionPlugin):
 @hookimpl
 def utask_action_plugins():
     return [Hello()]
+
+
+@dataclass
+class Required:
+    text: str
+    limit: int = 10
+
+
+def test_decode_rendered_strings_template_expressions_numbers_and_required_fields():
+    # Rendered configurations are text: numbers and booleans spelled as strings are taken for typed fields.
+    cfg = decode({"count": "3", "ratio": "2.5", "enabled": "true", "nested": {"x": " 7 "}}, Model)
+    assert (cfg.count, cfg.ratio, cfg.enabled, cfg.nested.x) == (3, 2.5, True, 7)
+    # At template load nothing is rendered yet: an expression stands for a value of any type.
+    cfg = decode({"count": "{{.input.n}}", "items": "{{.input.list}}", "nested": "{{.step.a.output}}"}, Model)
+    assert (cfg.count, cfg.items, cfg.nested) == ("{{.input.n}}", "{{.input.list}}", "{{.step.a.output}}")
+    # Numbers the server keeps as text (`utask templates check` validates in process) are numbers.
+    cfg = decode({"count": JSONNumber("4"), "ratio": JSONNumber("1.50")}, Model)
+    assert (cfg.count, str(cfg.ratio)) == (4, "1.50")
+    with pytest.raises(ConfigError, match="field 'count': expected integer, got number"):
+        decode({"count": JSONNumber("4.5")}, Model)
+    with pytest.raises(ConfigError, match="field 'enabled': expected boolean, got string \"yes\""):
+        decode({"enabled": "yes"}, Model)
+    # A field without a default must be given, and the error names it.
+    with pytest.raises(ConfigError) as err:
+        decode({"limit": 3}, Required)
+    assert str(err.value) == "invalid configuration: field 'text': required"
+    with pytest.raises(ConfigError, match="field 'text': required"):
+        decode({}, Required)
 
 
 def test_runtime_handle_maps_returns_and_errors():

@@ -71,3 +71,26 @@ def test_exit_code_errors():
     err = outputs.exit_code_error(3, ["10-20", "3"], "exit status 3")
     assert str(err) == "Client error: exit code: 3"  # µTask drops the cause once a range was examined
     assert isinstance(outputs.exit_code_error(30, ["10-20"], "x"), ServerError)
+
+
+def test_input_checks_are_the_servers(tmp_path):
+    """`utask_sdk.inputs` is what the server checks template inputs with, so the `input` plugin accepts
+    exactly the definitions a template's inputs accept: RE2 spellings, Go's `%v` of numbers, µTask's texts."""
+    from utask.core.templates.inputs import validate_definition as server_validate
+    from utask_plugin_input import Input, InputConfig
+    from utask_sdk import ConfigError, protocol
+    from utask_sdk.inputs import InputDefinition, InputError, check_value, validate_definition
+
+    assert server_validate is validate_definition
+    config = protocol.loads('{"inputs": [{"name": "code", "regex": "^[a-z]+\\\\z", "default": "abc"},'
+                            ' {"name": "ratio", "type": "number", "legal_values": [0.5, 1.50], "default": 1.50}]}')
+    definitions = [InputDefinition(**d) for d in config["inputs"]]
+    Input().validate(InputConfig(inputs=definitions))  # `\z` is RE2's end of text; Python's re lacks it
+    check_value(definitions[1], protocol.loads("1.50"))  # exact texts: 1.50 is the legal 1.50 ...
+    with pytest.raises(InputError, match=r"'1.5' is not a legal value \(\[0.5 1.50\]\)"):
+        check_value(definitions[1], protocol.loads("1.5"))  # ... and 1.5 is not (Go's json.Number)
+    with pytest.raises(ConfigError, match="Invalid regex for input 'bad'"):
+        Input().validate(InputConfig(inputs=[InputDefinition(name="bad", regex="(?=x)")]))  # RE2 has no look-ahead
+    with pytest.raises(ConfigError, match="doesnt comply with regex"):
+        Input().validate(InputConfig(inputs=[InputDefinition(name="c", regex="^a+$", default="b")]))
+    assert goconv.format_v([1e20, 1e21, 0.00001, True, None]) == "[100000000000000000000 1e+21 1e-05 true <nil>]"

@@ -89,3 +89,22 @@ def test_schema_command(tmp_path):
     out = tmp_path / "template.schema.json"
     assert main(["templates", "schema", "template", "-o", str(out)]) == 0
     assert json.loads(out.read_text())["properties"]["steps"]["additionalProperties"] == {"$ref": "#/definitions/Step"}
+
+
+def test_check_typed_plugin_fields_numbers_and_expressions(tmp_path):
+    """Installed plugins validate in this process with the values the sandbox would give them: a YAML number
+    for an `int` field (the cache plugin's `ttl`) is a number, an expression is checked once rendered."""
+    f = tmp_path / "typed.yaml"
+    f.write_text(
+        "name: typed\ndescription: typed plugin fields\ntitle_format: typed\n"
+        "inputs: [{name: ttl, type: number}]\n"
+        "steps:\n"
+        "  literal: {action: {type: cache, configuration: {action: set, key: a, value: 1, ttl: 60}}}\n"
+        "  templated: {action: {type: cache, configuration: {action: set, key: b, value: 1, ttl: '{{.input.ttl}}'}}}\n"
+        "  echoed: {action: {type: echo, configuration: {output: {}, unmarshal: '{{.input.ttl}}'}}}\n")
+    proc = run("check", str(f))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    f.write_text(f.read_text().replace("ttl: 60", "ttl: sixty"))
+    proc = run("check", str(f))
+    assert proc.returncode == 1
+    assert "field 'ttl': expected integer, got string \"sixty\"" in proc.stdout, proc.stdout

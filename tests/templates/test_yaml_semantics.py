@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from utask.core.gojson import JSONNumber
 from utask.core.templates import dumps, load_yaml, parse_function, parse_template
-from utask.core.templates.goformat import json_float, yaml_float_to_string
+from utask.core.templates.goformat import yaml_float_to_string
 from utask.core.templates.yamlload import resolve_plain
+from utask_sdk.goconv import json_float
 
 BASE = "name: yaml-test\ndescription: yaml semantics\ntitle_format: a title\n"
 

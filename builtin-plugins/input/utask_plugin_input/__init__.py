@@ -17,28 +17,13 @@ answer like to any output (e.g. a `check` condition turning a "reject" into a cu
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from utask_sdk import ActionPlugin, ConfigError, Result, WaitingError, hookimpl, protocol
+from utask_sdk.inputs import InputDefinition, InputError, validate_definition
 
-INPUT_TYPES = ("string", "password", "bool", "number")
-MAX_TEXT_SIZE_LONG = 100000
 WAITING_MESSAGE = "step is waiting for a manual input"
-
-
-@dataclass
-class InputDefinition:
-    name: str = ""
-    description: str = ""
-    regex: str | None = None
-    legal_values: list[Any] | None = None
-    collection: bool = False
-    type: str = ""
-    optional: bool = False
-    default: Any = None
-    hidden: bool = False
 
 
 @dataclass
@@ -47,109 +32,6 @@ class InputConfig:
     message: str = ""
     allowed_usernames: list[str] | None = None
     allowed_groups: list[str] | None = None
-
-
-# -- §2.2 definition checks (the messages of utask.core.templates.inputs) ------------------------------------
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def format_v(v: Any) -> str:
-    """Go's `%v` of a decoded JSON value."""
-    if v is None:
-        return "<nil>"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if _is_number(v):
-        return str(v)
-    if isinstance(v, list):
-        return "[" + " ".join(format_v(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{format_v(v[k])}" for k in sorted(v)) + "]"
-    return str(v)
-
-
-def check_type(d: InputDefinition, v: Any) -> None:
-    if v is None:
-        return
-    if d.type in ("string", "password", ""):
-        if not isinstance(v, str):
-            raise ConfigError(f"Invalid value '{d.name}': expected a string")
-    elif d.type == "bool":
-        if not isinstance(v, bool):
-            raise ConfigError(f"Invalid value '{d.name}': expected a boolean")
-    elif d.type == "number" and not _is_number(v):
-        raise ConfigError(f"Invalid value '{d.name}': expected a number")
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, str) or isinstance(b, str):
-        return isinstance(a, str) and isinstance(b, str) and a == b
-    if _is_number(a) and _is_number(b):
-        return str(a) == str(b)  # exact texts, like json.Number
-    return False
-
-
-def _check_single(d: InputDefinition, v: Any) -> None:
-    check_type(d, v)
-    text = format_v(v)
-    if len(text.encode()) > MAX_TEXT_SIZE_LONG:
-        raise ConfigError(f"Invalid input '{d.name}': value can't be longer than {MAX_TEXT_SIZE_LONG}")
-    if d.legal_values:
-        if not any(_equal(legal, v) for legal in d.legal_values):
-            raise ConfigError(f"Invalid input '{d.name}': '{text}' is not a legal value ({format_v(d.legal_values)})")
-    elif d.regex is not None:
-        if re.search(d.regex, text) is None:
-            raise ConfigError(f"Invalid input '{d.name}': '{text}' doesnt comply with regex '{d.regex}'")
-    elif '"' in text:
-        raise ConfigError(f"Invalid input '{d.name}': cannot contain double quotes")
-
-
-def check_value(d: InputDefinition, v: Any) -> None:
-    if v is None:
-        return
-    if d.collection:
-        if not isinstance(v, list):
-            raise ConfigError(f"Input '{d.name}' is expected to be an array")
-        for x in v:
-            _check_single(d, x)
-    else:
-        _check_single(d, v)
-
-
-def validate_definition(d: InputDefinition) -> None:
-    if d.regex is not None:
-        if d.legal_values:
-            raise ConfigError(f"Invalid input '{d.name}': both regex and legal value list configured")
-        try:
-            re.compile(d.regex)
-        except re.error:
-            raise ConfigError(f"Invalid regex for input '{d.name}'") from None
-    if d.type and d.type not in INPUT_TYPES:
-        raise ConfigError(f"Invalid input type '{d.type}': must be either [string password bool number]")
-    for legal in d.legal_values or []:
-        check_type(d, legal)
-    check_type(d, d.default)
-    check_value(d, d.default)
-
-
-def _definition_json(d: InputDefinition) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": d.name, "description": d.description}
-    if d.regex is not None:
-        out["regex"] = d.regex
-    if d.legal_values:
-        out["legal_values"] = d.legal_values
-    out["collection"] = d.collection
-    if d.type:
-        out["type"] = d.type
-    out["optional"] = d.optional
-    out["default"] = d.default
-    out["hidden"] = d.hidden
-    return out
 
 
 class Input(ActionPlugin):
@@ -167,7 +49,10 @@ class Input(ActionPlugin):
             if d.name in seen:
                 raise ConfigError(f"input '{d.name}' defined twice", field="inputs")
             seen.add(d.name)
-            validate_definition(d)
+            try:
+                validate_definition(d)  # the server's own checks of template inputs (utask_sdk.inputs)
+            except InputError as e:
+                raise ConfigError(str(e)) from None
 
     def context(self, step_name: str) -> dict[str, Any]:
         # The answer the server recorded in this step's metadata, as base64 of its JSON (safe inside the
@@ -179,7 +64,7 @@ class Input(ActionPlugin):
         self.validate(config)  # the rendered configuration may differ from the one checked at load
         form = {
             "message": config.message,
-            "inputs": [_definition_json(d) for d in config.inputs],
+            "inputs": [d.to_json() for d in config.inputs],
             "allowed_usernames": list(config.allowed_usernames or []),
             "allowed_groups": list(config.allowed_groups or []),
         }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
-from utask.core.gojson import JSONNumber, format_float
+from utask.core.gojson import JSONNumber
+from utask_sdk.goconv import format_float_g
 
 _missing: list[Any] = []
 
@@ -31,22 +31,6 @@ def norm(v: Any) -> Any:
     if m is not None and v is m:
         return None
     return v
-
-
-def format_float_g(f: float) -> str:
-    """strconv.FormatFloat(f, 'g', -1, 64): %v of a float64."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    if f == 0:
-        return "-0" if math.copysign(1.0, f) < 0 else "0"
-    e = format_float(f, "e")
-    _, _, exp_s = e.partition("e")
-    exp = int(exp_s)
-    if exp < -4 or exp >= 6:
-        return e
-    return format_float(f, "f")
 
 
 def go_v(v: Any, top: bool = True) -> str:
