@@ -89,6 +89,9 @@ class RunContext:
     mark_running: CommitFn | None = None  # must be durable before it returns
     emit_step_update: Callable[[str, str], None] | None = None
     set_task_tags: Callable[[dict[str, str]], None] | None = None
+    # Set by the persistence once the resolution was taken over while the run went on (a forced pause, a
+    # cancel, another run): the state it was taken by. The run then starts nothing more.
+    taken_over: Callable[[], str | None] | None = None
 
 
 @dataclass
@@ -245,7 +248,7 @@ class _Run:
         res = self.res
         while True:
             available = res.eligible(self._candidates(modified, expanded), self.executed)
-            if self.ctx.shutdown.is_set():
+            if self.ctx.shutdown.is_set() or self._taken_over():
                 return
             prerun_modified: dict[str, None] = {}
             new_children: list[str] = []
@@ -375,8 +378,14 @@ class _Run:
             except Exception:  # µTask logs and ignores commit failures inside the loop
                 log.exception("commit failed inside the run loop")
         self.tags_changed = False
+        if self._taken_over() and self.launches:  # nothing new starts once the resolution is someone else's
+            self.outstanding -= len(self.launches)
+            self.launches = []
         if durable:
             self._launch()
+
+    def _taken_over(self) -> str | None:
+        return self.ctx.taken_over() if self.ctx.taken_over is not None else None
 
     async def _drain(self) -> None:
         queue = self.queue
@@ -487,6 +496,9 @@ class _Run:
         changes = res.take_changes()
         if ctx.commit is not None:
             await _commit_forever(ctx.commit, changes, resolution_fields, task_fields, ctx.shutdown)
+        taken = self._taken_over()
+        if taken is not None:  # the final state is the one it was taken over by
+            outcome.state, outcome.task_state, outcome.next_retry, outcome.result = taken, None, None, None
         return outcome
 
 

@@ -515,6 +515,14 @@ class TaskService:
             await self.store.update_resolution(tx, res)
             await self._comment(tx, task, caller.username, "manually paused resolution")
             await self._audit_manual(tx, res, caller, "pause", old, res.state, force=force)
+        self._yield_live_run(public_id, res.state, task.state)
+
+    def _yield_live_run(self, public_id: str, res_state: str, task_state: str) -> None:
+        """A run of this resolution going on in this process stops starting steps now (one on another
+        instance notices at its next commit)."""
+        live = self._live_runs.get(public_id)
+        if live is not None and live.writer is not None:
+            live.writer.yield_to(res_state, task_state)
 
     async def extend(self, caller: Caller, public_id: str) -> None:
         async with self.store.tx() as tx:
@@ -551,6 +559,7 @@ class TaskService:
                                           resolution_public_id=res.public_id, from_state=old_task,
                                           to_state=task.state, actor=caller.username,
                                           instance_id=self.instance_id)], self.store.keyring)
+        self._yield_live_run(public_id, res.state, task.state)
         if old_task != task.state:
             self._notify("task_state", task)
 
@@ -696,7 +705,7 @@ class TaskService:
     async def _template_unavailable(self, handle: RunHandle) -> None:
         """§5.13: the template's resource is dead or busy: task BLOCKED, retried in 10 minutes."""
         writer = RunWriter(self.store, handle.resolution, handle.task, actor=handle.actor,
-                           on_task_state=self._on_task_state)
+                           on_task_state=self._on_task_state, owned_run=handle.resolution.run_count)
         await writer.commit(None, {"state": RS.TO_AUTORUN_DELAYED, "next_retry": utcnow() + timedelta(minutes=10)},
                             {"state": TS.BLOCKED})
 
@@ -731,7 +740,8 @@ class TaskService:
         from .runner import run_resolution
 
         res, task, tpl = handle.resolution, handle.task, handle.template
-        writer = handle.writer = RunWriter(self.store, res, task, actor=handle.actor, on_task_state=self._on_task_state)
+        writer = handle.writer = RunWriter(self.store, res, task, actor=handle.actor, on_task_state=self._on_task_state,
+                                           owned_run=res.run_count)
         inputs = _validate_inputs(tpl.inputs, copy.deepcopy(task.input))
 
         def set_tags(tags: dict[str, str]) -> None:
@@ -745,10 +755,12 @@ class TaskService:
             run_count=res.run_count, run_max=res.run_max, task_tags=dict(task.tags or {}),
             identity_factory=env.identity_factory, commit=writer.commit, mark_running=writer.mark_running,
             emit_step_update=self._step_listener(task, env.on_step_update), set_task_tags=set_tags,
+            taken_over=lambda: writer.taken_over,
         )
         started = time.monotonic()
         handle.outcome = await run_resolution(ctx)
-        await writer.write_blob(handle.outcome.steps)
+        if writer.taken_over is None:  # µTask's blob mirrors the steps of a run that ended as the owner
+            await writer.write_blob(handle.outcome.steps)
         _observe_run(tpl.name, time.monotonic() - started, handle.outcome.state, task.created, res.created)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:

@@ -74,6 +74,12 @@ def _to_json_obj(step: Any) -> Any:
     return to_json() if to_json is not None else step
 
 
+def _without_logs(step: Any) -> Any:
+    if isinstance(step, dict) and "logs" in step:
+        return {k: v for k, v in step.items() if k != "logs"}
+    return step
+
+
 # -- compression (§9.3) ------------------------------------------------------------------------------
 
 
@@ -384,7 +390,8 @@ class Store:
         return gojson.loads(self.keyring.decrypt(bytes(data), self._step_aad(resolution_public_id, name)))
 
     def encode_blob(self, public_id: str, steps: Mapping[str, Any], alg: str) -> bytes:
-        data = dumps({name: _to_json_obj(s) for name, s in steps.items()}).encode("utf-8")
+        # Without the steps' `logs` (ours, up to 64 KiB a step): the rows keep them, µTask has no use for them.
+        data = dumps({name: _without_logs(_to_json_obj(s)) for name, s in steps.items()}).encode("utf-8")
         return self.keyring.encrypt(compress(alg, data), public_id)
 
     def decode_blob(self, public_id: str, blob: bytes, alg: str) -> dict[str, dict[str, Any]]:
@@ -785,8 +792,16 @@ class RunWriter:
         *,
         actor: str | None = None,
         on_task_state: Callable[[TaskRecord, str, str], None] | None = None,
+        owned_run: int | None = None,
     ) -> None:
         self.store = store
+        # The run_count of the run this writer persists: each commit then checks that the run still owns the
+        # resolution (RUNNING, same run_count). Once someone else has taken it (a pause or a cancel, forced
+        # while a step ran; another run), `taken_over` says by what state, and the writer keeps the steps
+        # that finished (same run only) but no longer writes the resolution or the task.
+        self.owned_run = owned_run
+        self.taken_over: str | None = None  # the state it was taken in ("DELETED": the resolution is gone)
+        self.other_run = False  # taken over by another run: nothing more of this one is written
         self.res = res
         self.task = task
         self.steps = steps  # optional live step map, to commit by name
@@ -821,6 +836,8 @@ class RunWriter:
             else:
                 for name in changes:
                     self._pending_steps[name] = self.steps.get(name) if self.steps is not None else None
+        if self.taken_over is not None:  # the resolution and the task are someone else's now
+            resolution_fields = task_fields = None
         if resolution_fields:
             for key, value in resolution_fields.items():
                 if key not in _RESOLUTION_FIELDS:
@@ -912,6 +929,11 @@ class RunWriter:
             try:
                 async with store.tx(pipeline=True) as tx:
                     # Task row, then resolution row, then its steps: the project's lock order.
+                    if self.owned_run is not None and self.taken_over is None:
+                        await self._check_owner(tx)
+                    if self.taken_over is not None:
+                        await self._write_taken_over(tx, steps, ev, heads)
+                        break
                     if task_dirty:
                         await store.update_task_run_fields(tx, task, result=result_dirty)
                     if res_dirty:
@@ -931,6 +953,10 @@ class RunWriter:
                 raise
             self._audit_heads = heads
             break
+        if self.taken_over is not None:
+            self._audit_heads = heads
+            self.commits += 1
+            return
         self.commits += 1
         self.rows_written += len(steps)
         for name, state in step_states.items():
@@ -943,6 +969,51 @@ class RunWriter:
         if task_state_changed and self.on_task_state is not None:
             self.on_task_state(task, self._persisted_task_state, task.state)
         self._persisted_task_state = task.state
+
+    def yield_to(self, res_state: str, task_state: str) -> None:
+        """This process took the resolution over (a forced pause, a cancel): the run learns it at once,
+        before its next commit would."""
+        if self.owned_run is not None and not self.other_run and self.taken_over != "DELETED":
+            self.taken_over = res_state
+            self.res.state = self._persisted_res_state = res_state
+            self.task.state = self._persisted_task_state = task_state
+
+    async def _check_owner(self, tx: Tx) -> None:
+        task_row = await tx.fetchone(rq.LOCK_RUN_TASK, {"id_task": self.res.id_task})
+        row = await tx.fetchone(rq.LOCK_RUN_RESOLUTION, {"id": self.res.id})
+        if row is None or task_row is None:
+            self.taken_over = "DELETED"
+        elif row["state"] != "RUNNING" or row["run_count"] != self.owned_run:
+            self.taken_over, self.other_run = row["state"], row["run_count"] != self.owned_run
+        else:
+            return
+        log.warning("resolution %s: taken over while it ran (%s): the run stops here", self.res.public_id,
+                    "by another run" if self.other_run else self.taken_over)
+        if row is not None and task_row is not None:  # what the database says, not what this run would have written
+            self.res.state = self._persisted_res_state = row["state"]
+            self.task.state = self._persisted_task_state = task_row["state"]
+
+    async def _write_taken_over(self, tx: Tx, steps: dict[str, Any], events: list[audit.Event],
+                                heads: dict[str, tuple[int, bytes]]) -> None:
+        """After a takeover by a pause or a cancel, only the results of executions the database shows under
+        way (durably RUNNING, same run) are kept, with their audit events: nothing that started after it, no
+        step merely marked to start. After another run (or a deletion), nothing."""
+        if self.other_run or self.taken_over == "DELETED":
+            return
+        steps = {name: st for name, st in steps.items()
+                 if self._persisted_step_states.get(name) == "RUNNING" and _state_of(st) not in (None, "RUNNING")}
+        if not steps:
+            return
+        await self.store.write_steps(tx, self.res, steps, list(steps))
+        step_events = [e for e in events if e.kind == audit.STEP_STATE and e.step_name in steps]
+        await audit.append(tx, step_events, self.store.keyring, heads)
+        self.rows_written += len(steps)
+        for name, st in steps.items():
+            state = _state_of(st)
+            if state is None:
+                self._persisted_step_states.pop(name, None)
+            else:
+                self._persisted_step_states[name] = state
 
     async def write_blob(self, steps: Mapping[str, Any], *, max_backoff: float = 30.0) -> None:
         """Mirror the steps into µTask's blob at the end of a run (O(steps), once per run), retried like

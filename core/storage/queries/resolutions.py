@@ -32,6 +32,11 @@ FOR NO KEY UPDATE OF t
 
 LOCK_TASK_OF_NOWAIT = LOCK_TASK_OF.rstrip() + " NOWAIT\n"
 
+# A run's commits first check that the run still owns its resolution (still RUNNING, same run_count): a
+# pause, a cancel or another run may have taken it over meanwhile. Task row, then resolution row.
+LOCK_RUN_TASK = 'SELECT state FROM "task" WHERE id = %(id_task)s FOR NO KEY UPDATE'
+LOCK_RUN_RESOLUTION = 'SELECT state, run_count FROM "resolution" WHERE id = %(id)s FOR NO KEY UPDATE'
+
 SELECT_BY_TASK_ID = f"""
 SELECT {_COLUMNS}
 FROM "resolution" r JOIN "task" t ON t.id = r.id_task
