@@ -397,7 +397,8 @@ SUBCOMMANDS: list[Register | str | tuple[tuple[str, ...], str]] = [
     register_migrate,
     register_version,
     (("audit",), "utask.core.engine.cli:register"),
-    (("plugins", "plugin"), "utask.core.plugins.cli:register"),
+    # The plugin host's commands, with the init plugins added to `utask plugins`.
+    (("plugins", "plugin"), "utask.hostapi.plugins_cli:register"),
     (("templates",), "utask.core.templates.cli:register"),
 ]
 

@@ -85,6 +85,10 @@ class Runtime:
         except SandboxConfigError as exc:
             raise ServerStartError(f'configuration item "utask-cfg": {exc}') from None
         log.info("plugins ready: %s", ", ".join(sorted(self.host.action_types())) or "none")
+        from utask.core.plugins.init_plugins import describe_init_plugins, summary
+
+        # Trusted, in-process plugins (auth, config sources, routes, middlewares): say which ones run here.
+        log.info("init plugins loaded: %s", summary(describe_init_plugins(getattr(self.host, "plugin_manager", None))))
 
         self.functions, loaded = await reading
         self.templates = await self._validate_templates(loaded)

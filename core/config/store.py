@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -158,8 +159,47 @@ def _provider_items(spec: str, environ: Mapping[str, str]) -> list[Item]:
         return _filelist_items(arg) if arg else []
     if base == "filetree":
         return _filetree_items(arg) if arg else []
-    raise ConfigError(None, f'provider "{spec}": failed to instantiate provider factory '
-                      "(known: env:PREFIX, file:PATH, filelist:DIR, filetree:DIR)")
+    loader = plugin_config_sources().get(base)
+    if loader is None:
+        known = ", ".join(["env:PREFIX", "file:PATH", "filelist:DIR", "filetree:DIR",
+                           *(f"{scheme}:... (init plugin)" for scheme in sorted(plugin_config_sources()))])
+        raise ConfigError(None, f'provider "{spec}": failed to instantiate provider factory (known: {known})')
+    return _plugin_items(base, arg, loader)
+
+
+PLUGIN_PRIORITY = ENV_PRIORITY  # an init plugin's source ranks with the environment
+
+
+def _plugin_items(scheme: str, arg: str, loader: Callable[[str], Any]) -> list[Item]:
+    source = f"{scheme}:{arg}"
+    try:
+        found = loader(arg)
+    except ConfigError:
+        raise
+    except Exception as e:  # noqa: BLE001 - an init plugin's failure, reported as the provider's
+        raise ConfigError(None, f'provider "{source}": {type(e).__name__}: {e}') from e
+    if not isinstance(found, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
+        raise ConfigError(None, f'provider "{source}": the init plugin\'s loader must return a dict of strings')
+    return [Item(transform_key(key), value, PLUGIN_PRIORITY, source) for key, value in found.items()]
+
+
+_sources: dict[str, Callable[[str], Any]] | None = None
+
+
+def plugin_config_sources() -> dict[str, Callable[[str], Any]]:
+    """Configuration sources of init plugins (`utask_config_sources` hook), by scheme; loaded once, and only
+    when `CONFIGURATION_FROM` names a scheme that is not one of configstore's."""
+    global _sources
+    if _sources is None:
+        from utask.core.plugins.manager import build_manager
+
+        sources: dict[str, Callable[[str], Any]] = {}
+        for result in build_manager().hook.utask_config_sources():
+            for scheme, loader in (result or {}).items():
+                if callable(loader) and scheme not in ("env", "file", "filelist", "filetree"):
+                    sources.setdefault(str(scheme), loader)
+        _sources = sources
+    return _sources
 
 
 class ConfigStore:

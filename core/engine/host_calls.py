@@ -29,6 +29,9 @@ matching error class):
 | `cache.delete` | key | {key, deleted} |
 | `notify.send` | message, fields (map of strings), backends (names; empty = all) | {backends} (names queued) |
 
+A callback's `url` is `<base_url><path_prefix>/<id>?t=<token>` (prefix `/unsecured/callback` by default); without
+`callback-config` nor `utask-cfg.base_url` it is relative, `/unsecured/callback/<id>?t=<token>`, not an error.
+
 The task view is `{id, state, title, template_name, result, resolver_username, requester_username,
 resolution, batch, tags}`. Created tasks and batches always carry `_utask_parent_task_id` = the calling
 task (§6.8), which plugins may not set themselves. Tags are not a host call: a plugin returns them in its
@@ -57,7 +60,6 @@ from .store import NotFoundError, TaskRecord, utcnow
 log = logging.getLogger(__name__)
 
 DEFAULT_CALLBACK_PREFIX = "/unsecured/callback"
-CALLBACK_CONFIG_MISSING = 'unable to load configuration: configstore: get "callback-config": no item found'
 FINAL_STATES = (TS.DONE, TS.CANCELLED, TS.WONTFIX)
 
 
@@ -125,7 +127,8 @@ class HostCalls:
         # utask.core.notify.Notifier: the `notify` plugin's messages go out through the server, which holds
         # the backends' secrets (defaults to the task service's).
         self.notifier = notifier
-        self.callback = callback  # utask.core.config.CallbackConfig | None (base_url, path_prefix)
+        # utask.core.config.CallbackConfig (base_url, path_prefix), or None: callback URLs are then relative.
+        self.callback = callback
         self.is_admin = is_admin or (lambda username, groups: False)
         self._calls: dict[str, Callable[..., Any]] = {
             "task.create": self._task_create, "task.get": self._task_get,
@@ -282,8 +285,6 @@ class HostCalls:
     # -- callbacks ----------------------------------------------------------------------------------------------
     async def _callback_create(self, identity: ExecutionIdentity, run: RunHandle, *, schema: Any = None,
                                step: str | None = None) -> dict[str, Any]:
-        if self.callback is None:
-            raise HostCallError("server", CALLBACK_CONFIG_MISSING)
         normalised: Any = None
         if isinstance(schema, str) and schema != "" or isinstance(schema, dict | list | bool):
             try:
@@ -307,7 +308,11 @@ class HostCalls:
                 "encrypted_secret": keyring.encrypt(secret.encode("utf-8"), public_id),
                 "encrypted_body": keyring.encrypt(b"", public_id),
             })
-        url = callback_url(self.callback.base_url, self.callback.path_prefix or "", public_id, secret)
+        # Without `callback-config` (nor utask-cfg.base_url) the URL is relative to the API: start-up does not
+        # require a callback URL (deliberate difference, docs/differences.md), so creating one must not fail.
+        base_url = self.callback.base_url if self.callback is not None else ""
+        prefix = (self.callback.path_prefix or "") if self.callback is not None else ""
+        url = callback_url(base_url, prefix, public_id, secret)
         # `secret` too: the SDK's create_callback documents that name for the token.
         return {"id": public_id, "url": url, "token": secret, "secret": secret, "schema": normalised}
 

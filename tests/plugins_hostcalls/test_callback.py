@@ -67,14 +67,3 @@ def test_callback_url_prefix_rules():
     assert callback_url("http://u", "/cb", "ID", "T") == "http://u/cb/ID?t=T"
     assert callback_url("http://u", "/", "ID", "T") == "http://u/ID?t=T"
 
-
-def test_callback_without_configuration_is_refused(server):
-    import pytest
-    from utask.core.engine.host_calls import CALLBACK_CONFIG_MISSING, HostCalls
-    from utask.core.plugins.model import ExecutionIdentity, HostCallError
-
-    handler = HostCalls(server.service, callback=None)
-    identity = ExecutionIdentity(task_id="t", resolution_id="r", step_name="s")
-    with pytest.raises(HostCallError) as info:
-        server.call(handler._callback_create, identity, None, schema="")
-    assert (info.value.kind, info.value.message) == ("server", CALLBACK_CONFIG_MISSING)
