@@ -42,8 +42,8 @@ class Settings:
     utask: UtaskConfig
     basic_auth: dict[str, str] = field(default_factory=dict)
     groups_auth: dict[str, list[str]] = field(default_factory=dict)
-    # None: neither `callback-config` nor utask-cfg.base_url; callbacks are then refused at use, not at
-    # start-up (deliberate difference, DESIGN §6).
+    # None: neither `callback-config` nor utask-cfg.base_url; callback URLs are then relative to the API
+    # (`/unsecured/callback/<id>?t=...`), not a start-up error (deliberate difference, DESIGN §6).
     callback: CallbackConfig | None = None
     store: ConfigStore = field(default_factory=lambda: ConfigStore([]))
     development: bool = False  # the embedded default: dev credentials, generated key
@@ -152,7 +152,7 @@ def _parse_callback(item: Item | None, utask: UtaskConfig) -> CallbackConfig | N
         raise ConfigError(item.key, '"base_url" and "path_prefix" must be strings')
     if not base_url:
         base_url = utask.base_url
-    return CallbackConfig(base_url, prefix) if base_url else None
+    return CallbackConfig(base_url, prefix) if base_url or prefix else None  # a prefix alone: relative URLs
 
 
 def keyring_from_items(items: list[Item]) -> KeyRing:

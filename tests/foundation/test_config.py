@@ -126,6 +126,9 @@ def test_missing_callback_config_is_not_a_startup_error() -> None:
     assert s is not None and s.callback is None
     s = load_settings(utask_env(CFG_UTASK_CFG='{"admin_usernames": ["a"], "base_url": "http://u"}'))
     assert s is not None and s.callback is not None and s.callback.base_url == "http://u"
+    # a path prefix without a base URL is kept: callback URLs are then relative, under that prefix
+    s = load_settings(utask_env(CFG_CALLBACK_CONFIG='{"path_prefix": "/api/cb"}'))
+    assert s is not None and s.callback is not None and (s.callback.base_url, s.callback.path_prefix) == ("", "/api/cb")
 
 
 def test_template_config_items_conceal_secrets_and_keep_numbers_exact() -> None:
