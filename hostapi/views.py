@@ -73,6 +73,7 @@ def hide_step_outputs(step: dict[str, Any]) -> dict[str, Any]:
     for name in STEP_HIDDEN_FIELDS:
         if name in out:
             out[name] = None
+    out.pop("logs", None)  # ours (what the plugin logged and printed tells its output): left out, not nulled
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import states
+from .steps import cap_logs
 
 # StepFailure.kind → step state (the one error-to-state mapping of the project).
 FAILURE_STATES: dict[str, str] = {
@@ -46,6 +47,9 @@ class Outcome:
     tags: dict[str, str] | None = None
     error_kind: str | None = None
     error_message: str = ""
+    # The execution's log lines, capped (`steps.cap_logs`); None: nothing was executed (the step keeps
+    # the lines of its previous execution).
+    logs: list[str] | None = None
 
 
 def to_outcome(result: Any) -> Outcome:
@@ -63,7 +67,15 @@ def to_outcome(result: Any) -> Outcome:
         tags=getattr(result, "tags", None),
         error_kind=kind,
         error_message=message,
+        logs=cap_logs(getattr(result, "logs", None), _count(getattr(result, "logs_dropped", 0))),
     )
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 async def _maybe_await(value: Any) -> Any:

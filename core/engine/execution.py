@@ -269,7 +269,7 @@ async def _execute(env: ExecutionEnv, st: Step, execution: Execution):
         except Exception as exc:  # the host failing is a server error of the step
             from .actions import Outcome
 
-            outcome = Outcome(error_kind="server", error_message=str(exc) or type(exc).__name__)
+            outcome = Outcome(error_kind="server", error_message=str(exc) or type(exc).__name__, logs=[])
     finally:
         if labels and env.limiter is not None:
             env.limiter.release_all(labels)
@@ -302,6 +302,8 @@ async def finish(env: ExecutionEnv, att: Attempt) -> Step:
         return st
     outcome, _ = await _execute(env, st, att.execution)
     st.output, st.metadata, st.tags = outcome.output, outcome.metadata, outcome.tags
+    if outcome.logs is not None:  # the last execution's lines (none: nothing ran, e.g. resources refused)
+        st.logs = outcome.logs
     output_error = generate_output(st, att.execution.outputs, att.values)
     if output_error is not None:
         st.state = states.FATAL_ERROR

@@ -23,6 +23,34 @@ RETRY_HOURS = "hours"
 
 DEFAULT_MAX_RETRIES = 10000
 
+# A step keeps the log lines of its last execution (`logs`, ours, not µTask's), up to these.
+LOGS_MAX_LINES = 200
+LOGS_MAX_BYTES = 64 * 1024
+
+
+def cap_logs(lines: Any, dropped: int = 0) -> list[str]:
+    """The last LOGS_MAX_LINES of `lines` within LOGS_MAX_BYTES (UTF-8), after a first line saying how many
+    earlier ones were dropped (counting `dropped`, those left out before `lines`). A last line longer than
+    that keeps its end."""
+    if not lines and not dropped:
+        return []
+    items = [str(line) for line in lines or ()]
+    kept: list[str] = []
+    room = LOGS_MAX_BYTES
+    for text in reversed(items):
+        if len(kept) == LOGS_MAX_LINES:
+            break
+        data = text.encode("utf-8", "surrogatepass")
+        if len(data) + 1 > room:
+            if not kept:
+                kept.append("…" + data[-(room - 4):].decode("utf-8", "ignore"))
+            break
+        kept.append(text)
+        room -= len(data) + 1
+    kept.reverse()
+    dropped += len(items) - len(kept)
+    return [f"[{dropped} earlier log lines dropped]", *kept] if dropped > 0 else kept
+
 
 def dependency_parts(dep: str) -> tuple[str, list[str]]:
     """`name` → (name, [DONE]); `name:S1,S2` → (name, [S1, S2]) (split on the first `:`, then `,`)."""
@@ -79,7 +107,7 @@ class Step:
         "name", "description", "idempotent", "action", "pre_hook", "json_schema", "output", "metadata",
         "children", "error", "state", "retry_pattern", "try_count", "max_retries", "last_run",
         "execution_delay", "dependencies", "custom_states", "conditions", "foreach", "foreach_strategy",
-        "children_steps", "children_steps_map", "item", "resources", "tags",
+        "children_steps", "children_steps_map", "item", "resources", "tags", "logs",
         "extra", "skipped", "_deps",
     )
 
@@ -110,6 +138,8 @@ class Step:
         self.item: Any = None  # a foreach child's element; None = not a child (as in µTask)
         self.resources: list[str] | None = None
         self.tags: dict[str, str] | None = None
+        # The log lines of the last execution (capped: `cap_logs`); shown only when there are some.
+        self.logs: list[str] = []
         self.extra: dict[str, Any] = {}  # unknown keys, kept so a round trip loses nothing
         # Set by a met skip condition; lives for the run, never persisted (µTask's `skipped`).
         self.skipped = False
@@ -181,6 +211,8 @@ class Step:
         st.resources = list(res) if res is not None else None
         tags = data.get("tags")
         st.tags = dict(tags) if tags is not None else None
+        logs = data.get("logs")
+        st.logs = [str(line) for line in logs] if isinstance(logs, list) else []
         return st
 
     def to_json(self) -> dict[str, Any]:
@@ -231,6 +263,8 @@ class Step:
             out["item"] = self.item
         out["resources"] = list(self.resources) if self.resources is not None else None
         out["tags"] = dict(self.tags) if self.tags is not None else None
+        if self.logs:  # ours: last, and only when there are some (µTask's shape otherwise)
+            out["logs"] = list(self.logs)
         return out
 
     def copy(self) -> Step:
@@ -264,7 +298,7 @@ _FIELDS = frozenset({
     "name", "description", "idempotent", "action", "pre_hook", "json_schema", "output", "metadata",
     "children", "error", "state", "retry_pattern", "try_count", "max_retries", "last_run",
     "execution_delay", "dependencies", "custom_states", "conditions", "foreach", "foreach_strategy",
-    "children_steps", "children_steps_map", "item", "resources", "tags",
+    "children_steps", "children_steps_map", "item", "resources", "tags", "logs",
 })
 
 _OUTPUT_STRATEGIES = {0: "none", 1: "merge", 2: "template"}

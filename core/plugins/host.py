@@ -200,6 +200,18 @@ def _with_settings(limits: Any, entry: PluginEntry, given: dict[str, Any] | None
     return replace(limits, settings=settings, readable_paths=tuple(readable))
 
 
+def _protocol_problem(name: str, declared: Any) -> str | None:
+    """Why the protocol a plugin declares (its `protocol` attribute) refuses it, or None."""
+    try:
+        if protocol.compatible(declared, wire.PROTOCOL_VERSION):
+            return None
+    except (protocol.ProtocolError, AttributeError, TypeError, ValueError):
+        return (f"plugin {name!r} declares protocol {declared!r}, which is not a version (MAJOR.MINOR.PATCH, "
+                f"this server speaks {wire.PROTOCOL_VERSION}; leave `protocol` unset to get the SDK's)")
+    return (f"plugin {name!r} speaks protocol {declared}, this server speaks {wire.PROTOCOL_VERSION}: "
+            "incompatible major version")
+
+
 def _module_dir(entry: PluginEntry) -> str | None:
     import sys
 
@@ -263,9 +275,9 @@ class PluginHost:
         supervisor.acquire()
         self._started = True
         for name, entry in self.entries.items():
-            if not protocol.compatible(entry.plugin.protocol, wire.PROTOCOL_VERSION):
-                self.refused[name] = (f"plugin {name!r} speaks protocol {entry.plugin.protocol}, this server speaks "
-                                      f"{wire.PROTOCOL_VERSION}: incompatible major version")
+            problem = _protocol_problem(name, entry.plugin.protocol)
+            if problem is not None:
+                self.refused[name] = problem
                 continue
             self.pools[name] = _Pool(self, entry)
         wanted = set(self.config.prestart) | set(prestart)
@@ -480,19 +492,30 @@ class PluginHost:
         msg = {"op": "execute", "base": base_config, "config": config, "context": context,
                "identity": identity.to_dict()}
         reply = await self._run(action_type, msg, identity, host_calls, timeout)
+        # The logger's lines, then what the execution printed (stdout and stderr): from its result, or, when
+        # the sandbox killed it, from its log file (the zygote's report).
         logs = [str(line) for line in reply.get("logs") or []]
         for text in (reply.get("stdout"), reply.get("stderr")):
             if text:
                 logs += [f"OUTPUT {line}" for line in str(text).splitlines()]
+        dropped = _count(reply.get("logs_dropped")) + _count(reply.get("output_dropped"))
         if reply.get("t") == "done" and reply.get("ok"):
             tags = reply.get("tags") or {}
             return ExecutionResult(reply.get("output"), reply.get("metadata"),
-                                   {str(k): str(v) for k, v in tags.items()}, None, logs)
+                                   {str(k): str(v) for k, v in tags.items()}, None, logs, dropped)
         if reply.get("t") == "done":
             kind = (reply.get("error") or {}).get("kind", "server")
             with contextlib.suppress(Exception):
                 kind = kind if kind in ("client", "server", "fatal", "waiting", "retry") else "server"
             return ExecutionResult(reply.get("output"), reply.get("metadata"), {}, StepFailure(kind, reply["message"]),
-                                   logs)
+                                   logs, dropped)
         return ExecutionResult(None, None, {}, StepFailure("server", reply.get("message") or "plugin worker died"),
-                               logs)
+                               logs, dropped)
+
+
+def _count(value: Any) -> int:
+    """A count from a worker's reply (numbers arrive as exact text); anything else is 0."""
+    try:
+        return max(0, int(str(value))) if value is not None else 0
+    except ValueError:
+        return 0

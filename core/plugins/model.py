@@ -21,7 +21,11 @@ class ExecutionResult:
     metadata: Any = None
     tags: dict[str, str] = field(default_factory=dict)
     error: StepFailure | None = None
-    logs: list[str] = field(default_factory=list)  # the step's log lines (ctx.logger, then stdout/stderr)
+    # The step's log lines: ctx.logger's, then stdout/stderr's prefixed "OUTPUT " (also those written before
+    # the sandbox killed the execution); `logs_dropped` counts the earlier ones left out (the SDK keeps the
+    # last 1000 logger lines, the output's last 64 KiB).
+    logs: list[str] = field(default_factory=list)
+    logs_dropped: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ from .model import ExecutionIdentity, HostCallError, HostCallHandler
 log = logging.getLogger("utask.sandbox")
 HANDSHAKE_TIMEOUT = 30.0
 _ids = itertools.count(1)
+# Added to the error of an execution that failed because a socket call was refused, when the plugin's
+# sandbox profile has no network (the SDK tells which failures those are: `socket_refused`).
+NO_NETWORK_HINT = (" (this plugin's sandbox profile has no network: set network in its SandboxProfile or in "
+                   "utask-cfg sandbox.plugins.{name})")
 _reported: set[tuple[str, str, str]] = set()
 
 
@@ -183,11 +187,15 @@ class Worker:
     def _death_message(self, reply: dict[str, Any], hit_memory: bool, hit_pids: bool) -> str:
         limits = self.limits
         if reply.get("t") != "died":
-            message = (reply.get("error") or {}).get("message", "")
+            error = reply.get("error") or {}
+            message = error.get("message", "")
             if message in ("MemoryError", "out of memory") or (hit_memory and message == ""):
                 return f"memory limit {limits.memory_mb} MB exceeded"
             if hit_pids:
                 return f"process limit {limits.max_processes} reached: {message}"
+            if error.get("socket_refused") is True and not limits.network:
+                # The plugin's own error says "Operation not permitted": say why.
+                return message + NO_NETWORK_HINT.format(name=self.plugin)
             return message
         if reply.get("timed_out"):
             return f"timed out after {format_duration(float(reply.get('timeout') or limits.timeout))}"

@@ -43,6 +43,7 @@ from . import libc, rlimits
 
 EXIT_REFUSED = 70
 _MAXFD = 65536
+LOG_TAIL = 64 * 1024  # bytes of an execution's log file reported with its result (its step keeps at most that)
 MAX_SPARES = 8  # spares at most: each holds a pid of the worker's pids cgroup and ~1 MB of private pages
 SPARE_IDLE = 2.0  # seconds without an execution before the pool shrinks back to one spare
 BUSY_GAP = 0.05  # an execution this soon after the previous one: keep spares set up a cycle ahead (three)
@@ -148,11 +149,19 @@ class Execution:
 
 class Zygote:
     def __init__(self, plugin: Any, policy: dict[str, Any], proto_in: int, proto_out: int) -> None:
-        from utask_sdk import _runtime, protocol
+        from utask_sdk import _runtime, context, protocol
 
         self.protocol, self.runtime = protocol, _runtime
+        # The step logger also writes its records to the execution's log file, marked (utask_sdk.context):
+        # read back from there when the sandbox kills an execution, left out of its output otherwise.
+        self.split_log = context.split_log
+        self.log_mark, self.log_cont = context.LOG_MARK, context.LOG_CONT
+        self.log_marks = (context.LOG_MARK.encode(), context.LOG_CONT.encode())
         self.plugin, self.policy = plugin, policy
         self.limits = policy["limits"]
+        # What the step logger may write to an execution's log file: half of the file size limit, so that
+        # a plugin logging a lot still has room for its own output.
+        self.log_budget = int(self.limits.get("max_file_size_mb", 64)) * (1 << 20) // 2
         self.proto_in, self.proto_out = proto_in, proto_out
         self.host_buf = protocol.FrameBuffer()
         self.by_pid: dict[int, Execution] = {}  # every live child: spares and executions
@@ -184,6 +193,10 @@ class Zygote:
         _runtime.warm_up(plugin)
         self._warm_up()
         tempfile.tempdir = None  # each child finds its own TMPDIR (the plugin's import may have asked)
+        # Children print into their log file: line by line, so what they printed before being killed is
+        # there to report (block buffering would lose up to 8 KB of it).
+        with contextlib.suppress(Exception):
+            sys.stdout.reconfigure(line_buffering=True)
         # Everything loaded so far is shared with every child: keep the collector from walking (and so
         # copy-on-write-copying) it in each of them. This is what makes a fork cost ~1 ms instead of ~10.
         gc.collect()
@@ -191,15 +204,16 @@ class Zygote:
 
     def _warm_up(self) -> None:
         """Run here, 16 times, the zygote's code every child runs (reading its request, sweeping, reading its
-        log, prctl, rlimits): CPython 3.11 counts a function's calls in its code object, rewrites the code
-        after 8 and specialises its instructions after a few more executions, all writes that, in a child,
-        are copy-on-write faults. Children then inherit this code settled. Changes nothing else: a no-op
-        prctl and rlimit, a pipe and a file of the zygote's own, and no child exists yet to sweep."""
+        log and leaving the logger's records out of it, prctl, rlimits): CPython 3.11 counts a function's
+        calls in its code object, rewrites the code after 8 and specialises its instructions after a few
+        more executions, all writes that, in a child, are copy-on-write faults. Children then inherit this
+        code settled. Changes nothing else: a no-op prctl and rlimit, a pipe and a file of the zygote's own,
+        and no child exists yet to sweep."""
         probe = os.path.join(self.policy["scratch"], ".warm-up.log")
         r, w = os.pipe()
         try:
             fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.write(fd, b"warm-up\n")
+            os.write(fd, b"warm-up\n" + self.log_marks[0] + b"INFO warm-up\n" + self.log_marks[1] + b"more\n")
             os.close(fd)
             frame = self.protocol.frame({"t": "run", "id": 1, "timeout": 1.5, "op": "execute", "config": {},
                                          "identity": {"step_name": "warm-up"}})
@@ -207,7 +221,9 @@ class Zygote:
                 _write_all(w, frame)
                 self.protocol.loads(_read_exact(r, self.protocol.frame_size(_read_exact(r, 4))))
                 sweep_descendants()
-                _tail(probe)
+                text = _read_log(probe, self.log_marks)[0]
+                if self.log_mark in text or self.log_cont in text:
+                    text = "\n".join(self.split_log(text)[1])
                 libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
                 rlimits.keep_core_off()
         except OSError as err:  # warming must never stop a worker
@@ -398,27 +414,39 @@ class Zygote:
             os.mkdir(scratch, 0o700)  # fresh for this execution; the zygote removes it after
             log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
+            os.dup2(log_fd, 2)  # where the step logger writes its records too
             os.close(log_fd)
             rlimits.apply_execution(self.limits)
             os.chdir(scratch)
             os.environ["HOME"] = os.environ["TMPDIR"] = scratch
             # Ready: wait for the one request this process will ever serve.
             msg = self.protocol.loads(_read_exact(in_fd, self.protocol.frame_size(_read_exact(in_fd, 4))))
-            reply = self.runtime.handle(self.plugin, msg, self._transport(out_fd, in_fd), scratch)
+            reply = self.runtime.handle(self.plugin, msg, self._transport(out_fd, in_fd), scratch, 2,
+                                        self.log_budget)
             sweep_descendants()
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(Exception):
                     stream.flush()
-            reply = {"t": "done", **reply, "stdout": _tail(log)}  # "t" first: the zygote looks for it
+            # The output: the log file without the logger's records (the reply has them, all of them).
+            text, _records_left_out, output_left_out = _read_log(log, self.log_marks)
+            if self.log_mark in text or self.log_cont in text:
+                text = "\n".join(self.split_log(text)[1])
+            reply = {"t": "done", **reply, "stdout": text}  # "t" first: the zygote looks for it
+            if output_left_out:
+                reply["output_dropped"] = output_left_out
             try:
                 body = self.protocol.frame(reply)
             except (TypeError, ValueError) as err:
+                # No output stored (nor metadata): a text form of it would only show Python's repr.
                 body = self.protocol.frame({
-                    "t": "done", "ok": False, "output": repr(reply.get("output")), "metadata": None,
+                    "t": "done", "ok": False, "output": None, "metadata": None,
                     "error": {"kind": "fatal", "message": f"plugin output can't be json.Marshal: {err}"},
-                    "logs": reply.get("logs", []), "stdout": reply["stdout"]})
+                    "logs": [str(line) for line in reply.get("logs") or []],
+                    "logs_dropped": reply.get("logs_dropped", 0), "stdout": reply["stdout"],
+                    "output_dropped": output_left_out})
             _write_all(out_fd, body)
+        except SystemExit as err:  # raised outside the plugin's operation (handle() answers for those)
+            code = err.code if isinstance(err.code, int) else 1
         except BaseException:
             traceback.print_exc()
             code = 1
@@ -526,8 +554,13 @@ class Zygote:
         else:
             self.by_id.pop(ex.id, None)
             if not ex.done:
+                # What it logged and printed before it died, from its log file.
+                text, records_left_out, output_left_out = _read_log(ex.log, self.log_marks)
+                records, output, _orphans = self.split_log(text)
                 died: dict[str, Any] = {"t": "died", "id": ex.id, "src": "zygote", "cpu": round(cpu, 3),
-                                        "timed_out": ex.timed_out, "timeout": ex.timeout, "stderr": _tail(ex.log)}
+                                        "timed_out": ex.timed_out, "timeout": ex.timeout, "logs": records,
+                                        "logs_dropped": records_left_out, "stderr": "\n".join(output),
+                                        "output_dropped": output_left_out}
                 if os.WIFSIGNALED(status):
                     died["signal"] = os.WTERMSIG(status)
                 else:
@@ -553,16 +586,35 @@ class Zygote:
                     os.kill(ex.pid, signal.SIGKILL)
 
 
-def _tail(path: str, size: int = 4096) -> str:
+def _read_log(path: str, marks: tuple[bytes, bytes], size: int = LOG_TAIL) -> tuple[str, int, int]:
+    """The end of an execution's log file: (its last `size` bytes at most, from the start of a line; the
+    logger records and the output lines before them, counted). `marks`: the bytes starting a logger record
+    and a further line of one (utask_sdk.context.LOG_MARK, LOG_CONT)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return ""
+        return "", 0, 0
     try:
         end = os.fstat(fd).st_size
-        return os.pread(fd, min(size, end), max(0, end - size)).decode("utf-8", "replace")
+        start = max(0, end - size)
+        data = os.pread(fd, end - start, start)
+        if not start:
+            return data.decode("utf-8", "replace"), 0, 0
+        cut = data.find(b"\n") + 1  # its first line is cut: left out too
+        left_out = start + cut
+        lines = records = further = 0
+        pos = 0
+        while pos < left_out:  # counted in chunks: the file may be as large as its size limit
+            chunk = os.pread(fd, min(1 << 20, left_out - pos), pos)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            records += chunk.count(marks[0])
+            further += chunk.count(marks[1])
+            pos += len(chunk)
+        return data[cut:].decode("utf-8", "replace"), records, max(0, lines - records - further)
     except OSError:
-        return ""
+        return "", 0, 0
     finally:
         os.close(fd)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,10 +80,20 @@ class Context:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-class StepLogHandler(logging.Handler):
-    """Keeps the lines a plugin logs so they are stored with the step."""
+# The execution's log file (its stdout and stderr, in its scratch folder) also gets each logger record as it
+# is emitted, so the lines written before the sandbox kills an execution (timeout, memory) survive: the
+# zygote reads them back from the file. A record starts with LOG_MARK; each further line of a multi-line
+# record starts with LOG_CONT. Everything else in the file is the plugin's (and its subprocesses') output.
+LOG_MARK = "\x1e"
+LOG_CONT = "\x1f"
 
-    def __init__(self, limit: int = 1000) -> None:
+
+class StepLogHandler(logging.Handler):
+    """Keeps the lines a plugin logs so they are stored with the step: the last `limit` ones in memory
+    (`dropped` counts the earlier ones), and, given `fd`, each one written to the execution's log file at
+    once (at most `budget` bytes: the file's size is limited, and the plugin's own output shares it)."""
+
+    def __init__(self, limit: int = 1000, fd: int | None = None, budget: int = 1 << 20) -> None:
         # Not `logging.Handler.__init__`: it creates a lock and registers the handler in logging's global
         # list under the module lock, shared state every forked execution would write (copy-on-write
         # faults). Emitting only appends to a list, which needs no lock.
@@ -94,20 +105,63 @@ class StepLogHandler(logging.Handler):
         self.formatter = _FORMATTER
         self.lines: list[str] = []
         self.limit = limit
+        self.dropped = 0
+        self.fd = fd
+        self.budget = budget
 
     def emit(self, record: logging.LogRecord) -> None:
-        if len(self.lines) < self.limit:
-            self.lines.append(self.format(record))
+        line = self.format(record)
+        lines = self.lines
+        lines.append(line)
+        if len(lines) > self.limit:
+            del lines[0]
+            self.dropped += 1
+        if self.fd is not None:
+            data = (LOG_MARK + line.replace("\n", "\n" + LOG_CONT) + "\n").encode("utf-8", "replace")
+            self.budget -= len(data)
+            if self.budget < 0:
+                self.fd = None  # enough for the file: keep its room for the plugin's own output
+                return
+            try:
+                os.write(self.fd, data)
+            except OSError:
+                self.fd = None
 
 
 _FORMATTER = logging.Formatter("%(levelname)s %(message)s")
 
 
-def step_logger(step_name: str) -> tuple[logging.Logger, StepLogHandler]:
+def step_logger(step_name: str, fd: int | None = None, budget: int = 1 << 20) -> tuple[logging.Logger, StepLogHandler]:
     # A logger outside logging's registry: registering one (and setLevel) walks every logger, which in a
     # forked execution means copy-on-write faults across the whole shared heap.
     logger = logging.Logger(f"utask.step.{step_name or 'step'}", logging.DEBUG)
     logger.propagate = False
-    handler = StepLogHandler()
+    handler = StepLogHandler(fd=fd, budget=budget)
     logger.handlers.append(handler)  # not addHandler(): it takes logging's module lock, shared state
     return logger, handler
+
+
+def split_log(text: str) -> tuple[list[str], list[str], int]:
+    """An execution's log file (or its tail, starting at a line) → (logger records, output lines, count of
+    continuation lines whose record started before `text`, left out)."""
+    lines = text.split("\n")  # not splitlines(): it splits at LOG_MARK too
+    if lines[-1] == "":
+        lines.pop()
+    if LOG_MARK not in text and LOG_CONT not in text:
+        return [], lines, 0
+    records: list[str] = []
+    output: list[str] = []
+    orphans = 0
+    for line in lines:
+        if line.startswith(LOG_CONT):
+            if records:
+                records[-1] += "\n" + line[1:]
+            else:
+                orphans += 1
+            continue
+        before, mark, record = line.partition(LOG_MARK)
+        if before:  # output written without a newline just before the record
+            output.append(before)
+        if mark:
+            records.append(record)
+    return records, output, orphans

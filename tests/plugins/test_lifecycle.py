@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Iterator
 
 import pytest
 from utask.core.plugins import ExecutionIdentity, PluginConfigError, PluginHost
@@ -18,6 +19,19 @@ from utask_sdk.testing import plain
 ATTACK = "tests.sandbox.attack_plugins"
 HELLO = "tests.plugins.readme_example"
 IDENTITY = ExecutionIdentity("task", "resolution", "step")
+
+
+_BEFORE: set[int] = set()  # sandboxed children that existed when the test began (a session fixture's host)
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_processes() -> Iterator[None]:
+    """Count only the processes the test itself starts: another suite's long-lived sandbox (a session
+    fixture) may have children of this process too."""
+    _BEFORE.clear()
+    _BEFORE.update(pid for pids in sandboxed_processes().values() for pid in pids)
+    yield
+    _BEFORE.clear()
 
 
 def sandboxed_processes() -> dict[str, list[int]]:
@@ -34,7 +48,7 @@ def sandboxed_processes() -> dict[str, list[int]]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 4 and argv[3].decode() == supervisor.BOOT:
+        if len(argv) > 4 and argv[3].decode() == supervisor.BOOT and int(pid) not in _BEFORE:
             found.setdefault(json.loads(argv[4])["plugin"], []).append(int(pid))
     return found
 
