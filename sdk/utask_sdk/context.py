@@ -33,7 +33,7 @@ class HostCalls:
     # Typed helpers; each is `call` with a fixed name.
     def create_task(self, template_name: str, input: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
         """Create a task (options: resolver_usernames, resolver_groups, watcher_usernames, watcher_groups,
-        tags, delay, batch_id, comment). Returns the task as the API shows it (with `id`)."""
+        tags, delay, comment; batches: `create_batch`). Returns the task as the API shows it (with `id`)."""
         return self.call("task.create", template_name=template_name, input=input or {}, **options)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
@@ -56,8 +56,10 @@ class HostCalls:
     def cache_get(self, key: str) -> Any:
         return self.call("cache.get", key=key)
 
-    def cache_set(self, key: str, value: Any, ttl: str | None = None) -> None:
-        self.call("cache.set", key=key, value=value, ttl=ttl)
+    def cache_set(self, key: str, value: Any, ttl: str | int | None = None) -> dict[str, Any]:
+        """Cache `value` under `key`; `ttl`: seconds or a Go duration (`"10m"`), none or 0 = no expiry.
+        Returns `{"key", "cached"}`."""
+        return self.call("cache.set", key=key, value=value, ttl=ttl)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         """Set tags on the task (same as returning them in a `Result`, but immediate)."""

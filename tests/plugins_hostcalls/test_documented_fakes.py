@@ -155,7 +155,7 @@ def test_fake_host_answers_every_host_call_like_the_server(bare_server, probe_bo
     assert fake["task_create"]["ok"]["tags"]["probe"] == "yes" == task["tags"]["probe"]
     assert set(real["batch_get"]["ok"]) == {"id", "exists", "total", "running"}
     assert real["batch_get"]["ok"]["total"] == fake["batch_get"]["ok"]["total"] == 2
-    # The SDK's typed `cache_set` drops the answer; the generic call returns it.
+    # `cache.set` answers with the key it cached (the typed `cache_set` returns it too).
     assert real["cache_set"]["ok"] == {"key": key, "cached": True}
 
 
