@@ -38,12 +38,14 @@ async def meta(request: Request) -> Response:
          summary="Whether the request is authenticated, without refusing anonymous callers (ours)")
 async def session(request: Request) -> Response:
     """The dashboard's first call: it tells a sign-in form from a trusted proxy's identity, and checks typed
-    credentials, without a 401 (which browsers log as an error and may answer with their own dialog)."""
+    credentials, without a 401 (which browsers log as an error and may answer with their own dialog). It also
+    names the application (`application_name` of utask-cfg, as GET /meta does) for the sign-in page."""
+    name = services(request).application_name
     try:
         caller = await authenticated(request)
     except AuthFailed:
-        return respond(request, 200, {"authenticated": False})
-    return respond(request, 200, {"authenticated": True, "username": caller.username})
+        return respond(request, 200, {"authenticated": False, "application_name": name})
+    return respond(request, 200, {"authenticated": True, "username": caller.username, "application_name": name})
 
 
 @api.post("/key-rotate", dependencies=ADMIN, name="keyRotate", summary="Re-encrypt everything with the newest key")

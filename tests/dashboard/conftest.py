@@ -30,6 +30,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 ARTIFACTS = Path(os.environ.get("UTASK_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
 USERS = {"admin": "1234", "resolver": "3456", "alice": "5678", "bob": "9012"}
+APP_NAME = "Acme µTask"  # utask-cfg `application_name`: the header and the tab titles use it
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -67,7 +68,7 @@ def dashboard_server(database_url: str, tmp_path_factory: pytest.TempPathFactory
     port = free_port()
     env = clean_environ(**utask_env(url), SERVER_PORT=str(port))
     env["CFG_BASIC_AUTH"] = json.dumps(USERS)
-    env["CFG_UTASK_CFG"] = json.dumps({"admin_usernames": ["admin"], "application_name": "µTask"})
+    env["CFG_UTASK_CFG"] = json.dumps({"admin_usernames": ["admin"], "application_name": APP_NAME})
     log = (work / "server.log").open("w+")
     proc = subprocess.Popen([UTASK_BIN, "serve"], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT, text=True)
     try:

@@ -1,6 +1,8 @@
 """The manual-input form of the task page: a waiting `input` step (builtin-plugins/input) answered in the
-browser by the user it names, the server's validation message next to the field, and a user it does not
-name told why he can't answer (the API refuses him with 403 too).
+browser by the user it names, every missing answer marked at once before anything is sent, the server's
+validation message next to the field, and a user it does not name told why he can't answer (the API refuses
+him with 403 too). The form's message is templated: everyone who reads it reads the engine's rendering (the
+WAITING step's metadata), never the template's text.
 
 Template: tests/dashboard/templates/ui-task-input.yaml (asks alice; the task's watchers are alice and bob).
 """
@@ -25,12 +27,26 @@ def waiting_task(api) -> dict:
 def test_the_named_user_answers_and_the_task_goes_on(page: Page, dashboard_server: str, api,
                                                     waiting_task: dict) -> None:
     task = waiting_task
-    open_task(page, dashboard_server, "alice", task["id"])  # a watcher: sees the raw form definitions
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    open_task(page, dashboard_server, "alice", task["id"])  # a watcher named by the step: the rendered form
     card = page.locator('.input-card[data-step="ask"]')
-    expect(card).to_contain_text("Please review the item and score it")
+    expect(card.locator(".input-message")).to_have_text("Please review the report and score it")
+    expect(card).not_to_contain_text("{{")
     expect(node(page, "ask")).to_have_attribute("data-state", "WAITING")
     for name in ("score", "verdict", "ticket", "urgent", "note"):
         expect(card.get_by_label(name)).to_be_visible()
+
+    # Nothing filled: every required answer is marked at once (the server would name only the first).
+    card.get_by_role("button", name="Send the answer").click()
+    for name in ("score", "verdict", "ticket"):
+        expect(page.locator(f"#mi-ask-{name}-error")).to_have_text(f"Missing input '{name}'")
+    for name in ("urgent", "note"):  # optional
+        expect(page.locator(f"#mi-ask-{name}-error")).to_have_text("")
+    expect(card.locator("#mi-ask-score")).to_be_focused()
+    expect(card.locator(".field-error[role=alert]").last).to_contain_text("check the fields marked above")
+    assert not posts, posts
+    top_snap(page, "task-manual-input-all-missing")
 
     # The server validates: its message lands next to the field it names.
     page.console.allow(r"400")
@@ -63,6 +79,11 @@ def test_a_user_not_named_is_told_why_and_refused(page: Page, dashboard_server: 
     card = page.locator('.input-card[data-step="ask"]')
     expect(card.locator(".why-not")).to_contain_text("You can't answer this form: only alice")
     expect(card.locator(".why-not")).to_contain_text("signed in as bob")
+    # bob may read the task but not the form: the server does not give him its rendering, and the template's
+    # text ("Please review {{.input.item}}…") is not what the form says.
+    expect(card).not_to_contain_text("{{")
+    expect(card).not_to_contain_text("Please review")
+    expect(card.locator(".input-message")).to_contain_text("only the people it asks, the task's resolvers and admins")
     expect(card.locator("form")).to_have_count(0)
     expect(card.get_by_role("button", name="Send the answer")).to_have_count(0)
     card.get_by_text("Questions asked").click()
@@ -81,7 +102,12 @@ def test_the_template_resolver_answers_with_the_rendered_form(page: Page, dashbo
     task = waiting_task
     sign_in(page, dashboard_server, "resolver", f"#/task/{task['id']}")
     card = page.locator('.input-card[data-step="ask"]')
+    expect(card.locator(".input-message")).to_have_text("Please review the report and score it")
     expect(card.locator("#mi-ask-score")).to_be_visible()
+    # The WAITING step's "waiting for a manual input" is a message, not an error.
+    node(page, "ask").click()
+    expect(page.locator(".step-panel .step-message")).to_have_text("Message: step is waiting for a manual input")
+    expect(page.locator(".step-panel .step-error")).to_have_count(0)
     card.locator("#mi-ask-score").fill("2")
     card.locator("#mi-ask-verdict").select_option(label="bad")
     card.locator("#mi-ask-ticket").fill("REV-7")

@@ -1,5 +1,6 @@
 """Creating a task from the dashboard (#/new): the template picker, the form generated from the template's
-inputs (every input kind of `ui-form-kinds`), the server's validation messages next to their fields."""
+inputs (every input kind of `ui-form-kinds`), every problem the browser sees marked at once before sending,
+the server's validation messages next to their fields, long input names on a phone (`ui-form-long`)."""
 
 from __future__ import annotations
 
@@ -217,5 +218,84 @@ def test_prefilled_from_the_url_and_delayed(page, dashboard_server: str, api: ht
     expect(page).to_have_url(re.compile(r"#/task/[0-9a-f-]{36}$"))
     task = api.get(f"/task/{page.url.rsplit('/', 1)[1]}").json()
     assert task["state"] == "DELAYED"
+    # The task page calls its start time what it is (not a retry).
+    facts = page.locator(".task-head .facts")
+    expect(facts.locator("dt", has_text="Starts at")).to_have_count(1)
+    expect(facts).not_to_contain_text("Next retry")
+    expect(facts.locator("dt:text('Starts at') + dd")).to_contain_text("2099")
     assert task["input"]["zones"] == ["eu-1", "eu-2"] and task["input"]["replicas"] == 5
     assert task["input"]["environment"] == "prod" and task["input"]["features"] == ["metrics"]
+
+
+def test_every_problem_the_browser_sees_is_marked_at_once(page, dashboard_server: str, api: httpx.Client) -> None:
+    """The server names one problem per answer; the form marks all it can see before sending anything: each
+    required input left empty (no default, not optional), a number that is not one, a double quote in a free
+    text — in the server's words, next to their fields."""
+    before = count_tasks(api)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    sign_in(page, dashboard_server, "alice", f"#/new?template={TEMPLATE}")
+    page.get_by_label("replicas").press_sequentially("1e")  # not a number
+    page.get_by_label("note").fill('say "hi"')
+    page.get_by_role("button", name="Create the task").click()
+
+    expected = {
+        "hostname": "Missing input 'hostname'",
+        "secret": "Missing input 'secret'",
+        "replicas": "Invalid value 'replicas': expected a number",
+        "environment": "Missing input 'environment'",
+        "zones": "Missing input 'zones'",
+        "note": "Invalid input 'note': cannot contain double quotes",
+    }
+    for name, message in expected.items():
+        expect(page.locator(f"[data-input='{name}'] .field-error")).to_have_text(message)
+    expect(page.locator(".field-error:not(:empty)")).to_have_count(len(expected))
+    # inputs with a default, optional ones and booleans are not marked
+    for name in ("owner", "dry_run", "notify", "features"):
+        expect(page.locator(f"[data-input='{name}'] .field-error")).to_have_text("")
+    expect(page.get_by_label("hostname")).to_be_focused()
+    expect(page.locator("#form-alert")).to_contain_text("check the fields marked below")
+    snap(page, "new-task-all-errors")
+    assert not posts, posts
+    assert count_tasks(api) == before
+
+    # Fixed one by one, the marks go; the server still judges what the browser can't (the regex).
+    fill_valid(page, hostname="Bad Host!")
+    page.get_by_label("note").fill("say hi")
+    page.console.allow(r"status of 400")
+    page.get_by_role("button", name="Create the task").click()
+    expect(page.locator("#in-0-error")).to_contain_text("doesnt comply with regex")
+    expect(page.locator(".field-error:not(:empty)")).to_have_count(1)
+    page.get_by_label("hostname").fill("web-05")
+    page.get_by_role("button", name="Create the task").click()
+    expect(page).to_have_url(re.compile(r"#/task/[0-9a-f-]{36}$"))
+    assert count_tasks(api) == before + 1
+
+
+def test_long_input_names_wrap_on_a_phone(phone_page, dashboard_server: str) -> None:
+    """A 63-character snake_case input name breaks inside the label: the page keeps the phone's width and the
+    Create button is not covered."""
+    page = phone_page
+    sign_in(page, dashboard_server, "alice", "#/new?template=ui-form-long")
+    long_name = "very_long_input_name_that_keeps_going_and_going_to_test_wrappin"
+    expect(page.get_by_label(long_name)).to_be_visible()
+
+    def nothing_overflows() -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        wide = page.eval_on_selector_all(
+            "main *", "els => els.filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)"
+                      ".map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))")
+        assert not wide, wide
+
+    nothing_overflows()
+    button = page.get_by_role("button", name="Create the task")
+    button.scroll_into_view_if_needed()
+    button.click(trial=True)  # visible, enabled and not covered by anything
+    centre = button.evaluate("b => { const r = b.getBoundingClientRect();"
+                             " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === b; }")
+    assert centre
+    snap(page, "new-task-long-names-phone")
+    button.click()  # the long name's required error wraps too
+    expect(page.locator(".field-error:not(:empty)")).to_have_text(f"Missing input '{long_name}'")
+    nothing_overflows()
+    snap(page, "new-task-long-names-phone-error")

@@ -255,6 +255,11 @@ def test_not_allowed_and_not_found(page: Page, dashboard_server: str, api) -> No
 
     page.goto(f"{dashboard_server}/ui/dashboard/#/task/{uuid.uuid4()}")
     expect(open_task_error.locator("h2")).to_have_text("Not found")
+    # A sentence for people; the API's own text ("sql: no rows in result set") only as a small detail.
+    expect(open_task_error.locator("p").first).to_have_text("This task does not exist, or was deleted.")
+    expect(open_task_error.locator(".error-detail")).to_contain_text("sql: no rows in result set")
+    assert open_task_error.locator(".error-detail").evaluate("e => parseFloat(getComputedStyle(e.querySelector('small')).fontSize)") \
+        < open_task_error.locator("p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     page.goto(f"{dashboard_server}/ui/dashboard/#/task/not-a-task")
     expect(open_task_error.locator("h2")).to_have_text("Not found")
     snap(page, "task-not-found")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import httpx
 from playwright.sync_api import expect
 
-from tests.dashboard.conftest import api_as, sign_in, snap
+from tests.dashboard.conftest import ARTIFACTS, api_as, sign_in, snap
 
 ROWS = ".task-table tbody tr"
 
@@ -220,3 +220,45 @@ def test_tasks_on_a_phone(phone_page, dashboard_server: str, api: httpx.Client) 
     snap(phone_page, "tasks-list-phone")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
+
+
+SELECT_TEXT_FITS = """(sel) => {
+  const text = sel.options[sel.selectedIndex].text;
+  const style = getComputedStyle(sel);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const room = sel.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20; // the arrow
+  return {text, need: ctx.measureText(text).width, room};
+}"""
+
+GAPS = """() => {
+  const bottom = (card) => card.getBoundingClientRect().bottom - parseFloat(getComputedStyle(card).paddingBottom);
+  const content = (card) => Math.max(...[...card.children].map((c) => c.getBoundingClientRect().bottom));
+  const filters = document.querySelector('.filters');
+  const chart = document.querySelector('.chart');
+  return {filtersEmpty: bottom(filters) - content(filters), chartEmpty: bottom(chart) - content(chart),
+          top: [filters.getBoundingClientRect().top, chart.getBoundingClientRect().top],
+          height: [filters.getBoundingClientRect().height, chart.getBoundingClientRect().height]};
+}"""
+
+
+def test_filters_and_chart_read_well_on_a_laptop(page, dashboard_server: str) -> None:
+    """At 1280 px the "Show" choice is not cut ("Mine (requested or w…") and neither card leaves a big empty
+    space beside the other (the chart is not much taller than the filters)."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, dashboard_server, "admin", "#/tasks")
+    expect(page.locator(".state-chart")).to_be_visible()
+    show = page.get_by_label("Show", exact=True)
+    for value in ("own", "resolvable", "all"):
+        show.select_option(value)
+        fits = page.get_by_label("Show", exact=True).evaluate(SELECT_TEXT_FITS)
+        assert fits["need"] <= fits["room"], fits
+    expect(page.locator(".state-chart")).to_be_visible()
+    for select in ("State", "Template"):
+        fits = page.get_by_label(select, exact=True).evaluate(SELECT_TEXT_FITS)
+        assert fits["need"] <= fits["room"], (select, fits)
+    gaps = page.evaluate(GAPS)
+    assert abs(gaps["top"][0] - gaps["top"][1]) < 1, gaps
+    assert abs(gaps["height"][0] - gaps["height"][1]) < 1, gaps  # side by side, as tall as each other
+    assert gaps["filtersEmpty"] < 60 and gaps["chartEmpty"] < 60, gaps  # and neither mostly empty
+    page.screenshot(path=str(ARTIFACTS / "tasks-laptop-1280.png"))

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.dashboard.conftest import sign_in, snap
+from tests.dashboard.conftest import ARTIFACTS, sign_in, snap
 
 
 def test_templates_list_search_and_hidden(page, dashboard_server: str) -> None:
@@ -67,7 +67,12 @@ def test_template_detail_and_create_button(page, dashboard_server: str) -> None:
     expect(inputs.locator("tr[data-input='replicas']")).to_contain_text("number")
     expect(inputs.locator("tr[data-input='zones']")).to_contain_text("string list")
     expect(inputs.locator("tr[data-input='environment']")).to_contain_text("staging")
-    expect(inputs.locator("tr[data-input='owner']")).to_contain_text("ops-team")
+    # an input with a default need not be given: said once ("default X"), not "has a default / default X"
+    expect(inputs.locator("tr[data-input='owner'] td.col-required")).to_have_text("optional, default ops-team")
+    expect(inputs.locator("tr[data-input='hostname'] td.col-required")).to_have_text("required")
+    expect(inputs.locator("tr[data-input='note'] td.col-required")).to_have_text("optional")
+    expect(inputs.locator("tr[data-input='dry_run'] td.col-required")).to_have_text("default false")
+    expect(inputs).not_to_contain_text("has a default")
     expect(main).to_contain_text("No resolver inputs.")
     expect(page.locator(".var-list")).to_contain_text("greeting")
     expect(page.locator(".var-list")).to_contain_text("doubled")
@@ -106,6 +111,20 @@ def test_blocked_and_unknown_template(page, dashboard_server: str) -> None:
     page.goto(f"{dashboard_server}/ui/dashboard/#/template/no-such-template")
     expect(page.locator(".error-view")).to_contain_text("Not found")
     expect(page.locator(".error-view")).to_contain_text("no-such-template")
+
+
+def test_edge_labels_of_a_crowded_template_never_overlap(page, dashboard_server: str) -> None:
+    """Five labelled edges, three into `merge` ("DONE,AMBER,RED", "ANY", "ANY") and two into `report`: the labels
+    are spread along their edges, never drawn on top of each other nor over a node."""
+    from tests.dashboard.test_task_details import assert_labels_apart
+
+    sign_in(page, dashboard_server, "admin", "#/template/ui-graph-labels")
+    graph = page.locator(".tpl-graph svg")
+    expect(graph.locator(".g-node")).to_have_count(5)
+    expect(graph.locator(".g-edge-label")).to_have_count(5)
+    expect(graph.locator(".g-edge-label[data-from='check'][data-to='merge']")).to_have_text(re.compile("DONE,AMBER,RED"))
+    assert_labels_apart(page, ".tpl-graph svg")
+    page.locator(".tpl-graph").screenshot(path=str(ARTIFACTS / "template-graph-labels.png"))
 
 
 def test_templates_on_a_phone(phone_page, dashboard_server: str) -> None:

@@ -22,18 +22,49 @@ export class ApiError extends Error {
   }
 }
 
+// Where the credentials live: this tab only (sessionStorage, the default), or every tab of this browser
+// (localStorage, "Keep me signed in on this browser"). A tab's own sign-in wins over the shared one.
+// With web storage disabled (privacy settings), the credentials live in this page's memory only.
+const memory = new Map();
+
+function stored(name) {
+  try {
+    return window[name].getItem(AUTH_KEY);
+  } catch {
+    return memory.get(name) ?? null;
+  }
+}
+
+function store(name, value) {
+  try {
+    if (value === null) window[name].removeItem(AUTH_KEY);
+    else window[name].setItem(AUTH_KEY, value);
+  } catch {
+    if (value === null) memory.delete(name);
+    else memory.set(name, value);
+  }
+}
+
 export function credentials() {
-  return sessionStorage.getItem(AUTH_KEY);
+  return stored("sessionStorage") || stored("localStorage");
 }
 
-export function signIn(username, password) {
+/** `remember`: keep the credentials for every tab of this browser (localStorage), else for this tab only
+ *  (other tabs keep what they use). */
+export function signIn(username, password, remember = false) {
   const token = btoa(String.fromCharCode(...new TextEncoder().encode(`${username}:${password}`)));
-  sessionStorage.setItem(AUTH_KEY, `Basic ${token}`);
+  store(remember ? "localStorage" : "sessionStorage", `Basic ${token}`);
+  if (remember) store("sessionStorage", null); // this tab now uses the shared credentials too
 }
 
+/** Forget the credentials in both places (signing out of one tab signs out the tabs that shared them). */
 export function signOut() {
-  sessionStorage.removeItem(AUTH_KEY);
+  store("sessionStorage", null);
+  store("localStorage", null);
 }
+
+/** The storage key of the credentials, for `storage` events of other tabs. */
+export const CREDENTIALS_KEY = AUTH_KEY;
 
 export function url(path, query) {
   const u = new URL(API_BASE + path.replace(/^\//, ""), window.location.origin);

@@ -309,6 +309,125 @@ function fit(text, px, size) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+// -- text widths and edge labels ---------------------------------------------------------------------------------
+
+let measureCtx = null;
+
+/** The width in px of `text` drawn in the page's font (a canvas measures it: the SVG need not be shown yet). */
+function textWidth(text, size, weight = 400) {
+  try {
+    if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
+    const family = getComputedStyle(document.body || document.documentElement).fontFamily || "sans-serif";
+    measureCtx.font = `${weight} ${size}px ${family}`;
+    const w = measureCtx.measureText(text).width;
+    if (Number.isFinite(w) && w > 0) return Math.ceil(w);
+  } catch {
+    /* no canvas: estimate */
+  }
+  return Math.ceil(text.length * size * 0.68);
+}
+
+const LABEL_SIZE = 10.5;
+const LABEL_H = 15;
+const LABEL_PAD = 3; // the least space kept between a label and another label or a node
+
+/** Points along an edge drawn by edgePath (its curves sampled), with their distance from the start. */
+function sampleEdge(points) {
+  const out = [{ x: points[0][0], y: points[0][1], d: 0 }];
+  const push = (x, y) => {
+    const last = out[out.length - 1];
+    out.push({ x, y, d: last.d + Math.hypot(x - last.x, y - last.y) });
+  };
+  for (let i = 1; i < points.length; i++) {
+    const [x0, y0] = points[i - 1];
+    const [x1, y1] = points[i];
+    if (x0 === x1) {
+      push(x1, y1);
+      continue;
+    }
+    const my = (y0 + y1) / 2; // the cubic of edgePath: (x0,y0) (x0,my) (x1,my) (x1,y1)
+    for (let k = 1; k <= 24; k++) {
+      const t = k / 24;
+      const u = 1 - t;
+      push(u * u * u * x0 + 3 * u * u * t * x0 + 3 * u * t * t * x1 + t * t * t * x1,
+        u * u * u * y0 + 3 * u * u * t * my + 3 * u * t * t * my + t * t * t * y1);
+    }
+  }
+  return out;
+}
+
+function pointAt(samples, fraction) {
+  const total = samples[samples.length - 1].d;
+  const want = total * fraction;
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i].d >= want) {
+      const a = samples[i - 1];
+      const b = samples[i];
+      const t = b.d > a.d ? (want - a.d) / (b.d - a.d) : 0;
+      return [a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t];
+    }
+  }
+  return [samples[samples.length - 1].x, samples[samples.length - 1].y];
+}
+
+function overlaps(a, b, pad = LABEL_PAD) {
+  return a.x < b.x + b.w + pad && b.x < a.x + a.w + pad && a.y < b.y + b.h + pad && b.y < a.y + a.h + pad;
+}
+
+/**
+ * Where the state labels of the edges go: on their edge, away from the nodes and from each other. Each label
+ * tries points along its edge (the middle first, then towards either end), and beside them; if none is free
+ * (a crowded graph), the nearest free place around the middle. Labels never overlap one another.
+ * Returns [{edge, text, x, y, w, h}] (x, y: the top left corner).
+ */
+export function placeEdgeLabels(layout, measure = textWidth) {
+  const nodeBoxes = layout.nodes.map((n) => ({ x: n.x - NODE_W / 2, y: n.y, w: NODE_W, h: layout.nodeH }));
+  const placed = [];
+  const free = (box, avoidNodes = true) => box.x >= 1 && box.y >= 1 && box.x + box.w <= layout.width - 1
+    && box.y + box.h <= layout.height - 1 && !placed.some((p) => overlaps(p, box))
+    && (!avoidNodes || !nodeBoxes.some((n) => overlaps(n, box)));
+  const labelled = layout.edges.filter((e) => !(e.states.length === 1 && e.states[0] === "DONE"));
+  for (const e of labelled) {
+    const text = fit(e.states.join(","), 150, LABEL_SIZE);
+    const w = measure(text, LABEL_SIZE, 600) + 10;
+    const samples = sampleEdge(e.points);
+    const boxAt = ([cx, cy], dx = 0) => ({ x: cx - w / 2 + dx, y: cy - LABEL_H / 2, w, h: LABEL_H });
+    let box = null;
+    search: for (const f of [0.5, 0.38, 0.62, 0.26, 0.74, 0.16, 0.84]) {
+      const p = pointAt(samples, f);
+      for (const dx of [0, w / 2 + 4, -(w / 2 + 4)]) {
+        const b = boxAt(p, dx);
+        if (free(b)) {
+          box = b;
+          break search;
+        }
+      }
+    }
+    if (!box) { // crowded: spiral out from the middle of the edge, keeping clear of nodes if at all possible
+      const mid = pointAt(samples, 0.5);
+      for (const avoidNodes of [true, false]) {
+        for (let r = 1; r <= 80 && !box; r++) {
+          for (const [dx, dy] of [[r * 6, 0], [-r * 6, 0], [0, r * 6], [0, -r * 6], [r * 6, r * 6], [-r * 6, -r * 6],
+            [r * 6, -r * 6], [-r * 6, r * 6]]) {
+            const b = { ...boxAt(mid, dx), y: mid[1] - LABEL_H / 2 + dy };
+            if (free(b, avoidNodes)) {
+              box = b;
+              break;
+            }
+          }
+        }
+        if (box) break;
+      }
+      if (!box) { // nowhere inside the drawing: below everything placed so far
+        const bottom = Math.max(0, ...placed.map((p) => p.y + p.h));
+        box = { ...boxAt(mid), y: bottom + LABEL_PAD + 1 };
+      }
+    }
+    placed.push({ edge: e, text, ...box });
+  }
+  return placed;
+}
+
 let graphCounter = 0;
 
 function shapeKey(steps) {
@@ -338,15 +457,21 @@ function paintNode(g, step, nodeH) {
   const row = g.querySelector(".g-children");
   if (row) {
     row.replaceChildren();
-    const max = 12;
+    // The count is right-aligned inside the node; the squares (one per child, as many as fit) fill what is left.
+    const done = children.filter((c) => c.state === "DONE").length;
+    let count = `${done}/${children.length} done`;
+    let countW = textWidth(count, 10.5);
+    if (countW > NODE_W - 24 - 11 * 2) { // huge numbers: the count alone
+      count = `${done}/${children.length}`;
+      countW = textWidth(count, 10.5);
+    }
+    const max = Math.max(0, Math.floor((NODE_W - 8 - countW - 6 - 12 + 3) / 11));
     children.slice(0, max).forEach((c, i) => {
       const col = stateColours(c.state);
       row.append(svg("rect", { x: 12 + i * 11, y: nodeH - 17, width: 8, height: 8, rx: 2, fill: col.stroke },
         svg("title", {}, `${c.name || `#${i}`}: ${c.state}`)));
     });
-    const done = children.filter((c) => c.state === "DONE").length;
-    row.append(svg("text", { x: 14 + Math.min(children.length, max) * 11, y: nodeH - 9.5, class: "g-count" },
-      `${done}/${children.length} done`));
+    row.append(svg("text", { x: NODE_W - 8, y: nodeH - 9.5, class: "g-count", "text-anchor": "end" }, count));
   }
   const label = `Step ${step.name}${state ? `, ${state}` : ""}${step.type ? `, action ${step.type}` : ""}`
     + (children.length ? `, ${children.length} children: ${childrenSummary(children)}` : "");
@@ -368,6 +493,8 @@ function paintEdges(root, byName) {
 /** Draw the graph; returns an <svg> element (its `dataset.scale` is the zoom factor). */
 export function renderGraph(steps, { onSelect, selected = null, scale = 1 } = {}) {
   const layout = layoutGraph(steps);
+  const labels = placeEdgeLabels(layout);
+  layout.height = Math.max(layout.height, ...labels.map((l) => l.y + l.h + 4)); // (only a crowded graph's)
   const gid = `g${++graphCounter}`;
   const root = svg("svg", {
     class: "step-graph", xmlns: SVG_NS, role: "group", "aria-label": `Step graph: ${steps.length} steps`,
@@ -390,15 +517,15 @@ export function renderGraph(steps, { onSelect, selected = null, scale = 1 } = {}
     path.dataset.states = e.states.join(",");
     path.append(svg("title", {}, `${e.to} depends on ${e.from} (${e.states.join(" or ")})`));
     edgeLayer.append(path);
-    const plain = e.states.length === 1 && e.states[0] === "DONE";
-    if (!plain) {
-      const [x, y] = e.points[e.points.length - 1];
-      const text = fit(e.states.join(","), 120, 10.5);
-      const w = text.length * 6.4 + 8;
-      labelLayer.append(svg("g", { class: "g-edge-label" },
-        svg("rect", { x: x - w / 2, y: y - 27, width: w, height: 15, rx: 3 }),
-        svg("text", { x, y: y - 16, "text-anchor": "middle" }, text)));
-    }
+  }
+  for (const l of labels) {
+    const label = svg("g", { class: "g-edge-label" },
+      svg("title", {}, `${l.edge.to} waits for ${l.edge.from} to be ${l.edge.states.join(" or ")}`),
+      svg("rect", { x: l.x, y: l.y, width: l.w, height: l.h, rx: 3 }),
+      svg("text", { x: l.x + l.w / 2, y: l.y + l.h / 2, "text-anchor": "middle", "dominant-baseline": "central" }, l.text));
+    label.dataset.from = l.edge.from;
+    label.dataset.to = l.edge.to;
+    labelLayer.append(label);
   }
   root.append(edgeLayer, labelLayer);
 

@@ -3,7 +3,10 @@
 // for them: the inputs of a new task, the resolver inputs of a resolution (or of a start over), the answer to
 // a waiting `input` step. This module builds the controls, reads them back as the JSON map to send (numbers
 // as JSON numbers, booleans as booleans, lists as arrays, empty fields left out so the server applies
-// defaults) and puts the server's 400 message next to the input it names: the server judges every value.
+// defaults). Before anything is sent, it marks every problem the browser can see — each required input left
+// empty, each number that is not one, each text with a double quote where the server refuses it — all at once,
+// in the server's words (core/templates/inputs.py); the server judges the rest (regexes…) and its 400 message
+// goes next to the input it names.
 
 import { h, showFieldError } from "./ui.js";
 
@@ -82,17 +85,23 @@ function scalarControl(def, value, attrs = {}) {
     autocomplete: t === "password" ? "new-password" : "off", spellcheck: "false", ...attrs });
 }
 
-/** Read one scalar control: {skip} for an empty one, {value}, or {error} (a number that is not one). */
+/** Read one scalar control: {skip} for an empty one, {value}, or {error} (what the server would answer). */
 function readScalar(def, el) {
   const t = def.type || "string";
   if (t === "bool") return { value: el.value === "true" };
+  const notNumber = { error: `Invalid value '${def.name}': expected a number` };
   if (t === "number") {
-    if (el.validity && el.validity.badInput) return { error: "Enter a number." };
+    if (el.validity && el.validity.badInput) return notNumber;
     if (el.value.trim() === "") return { skip: true };
     const n = Number(el.value);
-    return Number.isFinite(n) ? { value: n } : { error: "Enter a number." };
+    return Number.isFinite(n) ? { value: n } : notNumber;
   }
-  return el.value === "" ? { skip: true } : { value: el.value };
+  if (el.value === "") return { skip: true };
+  // µTask's check of a free text (no legal values, no regex): no double quote.
+  if (def.regex === undefined || def.regex === null) {
+    if (el.value.includes('"')) return { error: `Invalid input '${def.name}': cannot contain double quotes` };
+  }
+  return { value: el.value };
 }
 
 /** A list editor (a collection without legal values): one control per item, add and remove buttons. */
@@ -178,6 +187,12 @@ function inputField(def, id, init) {
   return { el: fieldBox(id, def, ctl), read: () => readScalar(def, ctl) };
 }
 
+/** What the server would refuse in what `read()` gave: a required input left out (no default, not optional). */
+function checked(def, r) {
+  if (r.skip && isRequired(def)) return { error: `Missing input '${def.name}'` };
+  return r;
+}
+
 /** Every id a field of `def` gives to its elements, when its own id is `id`. */
 function idsOf(def, id) {
   return [id, `${id}-hint`, `${id}-error`, `${id}-add`, ...(legalValues(def) || []).map((_, k) => `${id}-opt-${k}`)];
@@ -207,8 +222,9 @@ export function focusFirstError(container) {
  * The fields of `definitions`. Options: `prefix` (ids are `${prefix}-${name}`) or `idOf(def, index)`;
  * `initial(def)`, the value to show first (the default by default). Ids are unique within the form.
  * Returns {element, read(), showError(message)}:
- *  - read() → {values, ok}: the map to send; it clears the previous marks of these fields, and when a value
- *    can't be sent (a number that is not one) marks that field, focuses it and gives ok: false;
+ *  - read() → {values, ok}: the map to send; it clears the previous marks of these fields, marks every field
+ *    the server would refuse for a reason the browser sees (required and empty, not a number, a double quote
+ *    in a free text), focuses the first one and gives ok: false;
  *  - showError(message) puts a server message next to the input it names (opening the hidden inputs if it
  *    is one of them) and focuses it: true if it named one, false to show the message elsewhere.
  */
@@ -236,7 +252,7 @@ export function inputForm(definitions, { prefix = "in", idOf = null, initial = (
       let ok = true;
       for (const f of fields) {
         mark(f, "");
-        const r = f.read();
+        const r = checked(f.def, f.read());
         if (r.error) {
           ok = false;
           mark(f, r.error);

@@ -1,13 +1,20 @@
 // The step panel of the task page: everything GET /resolution/:id says about one step (configuration,
-// output, metadata, error, state, tries, last run, children…), and the admin's "edit step state" control.
+// output, metadata, error, logs, state, tries, last run, children…), and the admin's "edit step state" control.
 
 import { put } from "./api.js";
 import { parseDependency, stateColours } from "./graph.js";
 import { fmtDate, fmtRelative, h, jsonBlock, stateBadge, toast } from "./ui.js";
 
-// Reference §5.2: the builtin states the step-state route accepts (plus the step's custom states).
-export const BUILTIN_STEP_STATES = ["TODO", "WAITING", "RUNNING", "DONE", "CLIENT_ERROR", "SERVER_ERROR",
-  "FATAL_ERROR", "CRASHED", "PRUNE", "TO_RETRY", "RETRY_NOW", "AFTERRUN_ERROR", "ANY", "EXPANDED"];
+// The states a person sets on a step of a PAUSED resolution (PUT /resolution/:id/step/:name/state, reference
+// §5.2), plus the step's custom states. The route also takes every other builtin name, but those are the
+// engine's own bookkeeping or no state at all: ANY (a dependency wildcard), EXPANDED (a foreach parent with
+// children), RETRY_NOW (within a run), AFTERRUN_ERROR (a failed check), RUNNING and CRASHED (an execution).
+export const SETTABLE_STEP_STATES = ["TODO", "DONE", "PRUNE", "TO_RETRY", "WAITING", "CLIENT_ERROR",
+  "SERVER_ERROR", "FATAL_ERROR"];
+
+// The step's `error` is an error in these states (else a message: a custom state's, a waiting step's…).
+const ERROR_STATES = ["CLIENT_ERROR", "SERVER_ERROR", "FATAL_ERROR", "TO_RETRY", "AFTERRUN_ERROR", "CRASHED"];
+const FINISHED_RESOLUTION = ["DONE", "CANCELLED"];
 
 const present = (v) => v !== undefined && v !== null && !(typeof v === "object" && !Array.isArray(v)
   && Object.keys(v).length === 0);
@@ -65,22 +72,47 @@ function childrenTable(step, steps, onSelect) {
   return null;
 }
 
-function stateEditor(name, step, resolution, onChanged) {
-  if (resolution.state !== "PAUSED") {
-    return h("p", { class: "hint state-editor-hint" }, `To change this step's state, pause the resolution first `
-      + `(a step state can only be changed while it is PAUSED; it is ${resolution.state}).`);
+// What the step's last execution logged (ctx.logger) and printed ("OUTPUT " lines): GET /resolution/:id
+// has `logs` only when there are some (and not for callers who do not see outputs).
+function logsSection(step) {
+  if (!Array.isArray(step.logs) || !step.logs.length) return null;
+  return section("Logs", h("pre", { class: "step-logs", tabindex: "0", "aria-label": "Log lines of the last execution" },
+    step.logs.join("\n")));
+}
+
+/** Why the step's state can't be edited now, and what can be done instead. */
+function notPausedHint(resolution, rights) {
+  const rs = resolution.state;
+  let text;
+  if (FINISHED_RESOLUTION.includes(rs)) {
+    text = `This resolution is ${rs}: its steps can no longer be changed.`
+      + (rights.startOver ? " To run the task again, start it over (Start over, above)." : "");
+  } else if (rs === "RUNNING") {
+    text = "The resolution is running: a step's state can be changed once the run is over and the resolution "
+      + `is paused${rights.forcePause ? " (or force pause it, above)" : ""}.`;
+  } else {
+    text = `To change this step's state, pause the resolution first (a step state can only be changed while it is `
+      + `PAUSED; it is ${rs}).`;
   }
-  const allowed = [...new Set([...BUILTIN_STEP_STATES, ...(step.custom_states || [])])];
+  return h("p", { class: "hint state-editor-hint" }, text);
+}
+
+function stateEditor(name, step, resolution, onChanged, rights = {}) {
+  if (resolution.state !== "PAUSED") return notPausedHint(resolution, rights);
+  const allowed = [...new Set([...SETTABLE_STEP_STATES, ...(step.custom_states || [])])];
+  const current = step.state || "TODO";
   const select = h("select", { id: "step-state-select" },
-    allowed.map((s) => h("option", { value: s, selected: s === step.state }, s)));
+    allowed.includes(current) ? null : h("option", { value: "", selected: true, disabled: true }, `${current} (current)`),
+    allowed.map((s) => h("option", { value: s, selected: s === current }, s)));
   const button = h("button", { type: "submit", class: "btn" }, "Set state");
   const form = h("form", { class: "state-editor", "aria-label": "Edit step state" },
     h("h3", {}, h("label", { for: "step-state-select" }, "Edit step state")),
     h("div", { class: "inline" }, select, button),
-    h("div", { class: "hint" }, "Builtin states and this step's custom states. Run the resolution again to go on "
-      + "(e.g. set TODO, then Run)."));
+    h("div", { class: "hint" }, "The states a step can be given, and this step's custom states. Run the resolution "
+      + "again to go on (e.g. set TODO, then Run)."));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (!select.value) return toast("Choose the step's new state first.", "error");
     button.disabled = true;
     try {
       await put(`resolution/${resolution.id}/step/${encodeURIComponent(name)}/state`, { state: select.value });
@@ -112,14 +144,18 @@ export function renderStepPanel(name, resolution, ctx) {
   const parent = ctx.parentOf.get(name);
   const hiddenOutputs = !ctx.rights.seesOutputs;
   const tries = step.try_count ? `${step.try_count}` : "0";
+  const running = step.state === "RUNNING";
+  const isError = ERROR_STATES.includes(step.state);
   const maxRetries = step.max_retries !== undefined && step.max_retries !== null
     ? ` (max retries ${step.max_retries < 0 ? "unlimited" : step.max_retries})` : "";
   const facts = [
     ...row("State", stateBadge(step.state || "TODO")),
     ...row("Action", h("code", {}, action.type || "—"),
       action.base_configuration ? ` (base configuration ${action.base_configuration})` : ""),
-    ...row("Tries", tries, maxRetries),
-    ...row("Last run", dateValue(step.last_run)),
+    ...row("Tries", tries, maxRetries, running
+      ? h("span", { class: "running-now" }, ` · try ${(Number(step.try_count) || 0) + 1} running now`) : ""),
+    ...row("Last run", running ? h("span", { class: "running-now" }, "running now") : dateValue(step.last_run),
+      running && fmtDate(step.last_run) !== "—" ? [" (before: ", dateValue(step.last_run), ")"] : ""),
     ...row("Depends on", dependencyChips(step, steps, ctx.onSelect)),
   ];
   if (parent) facts.push(...row("Foreach child of", h("button", { type: "button", class: "link", onclick: () => ctx.onSelect(parent) }, parent)));
@@ -138,13 +174,15 @@ export function renderStepPanel(name, resolution, ctx) {
   h("header", { class: "panel-head" },
     h("h2", { id: "step-panel-title" }, name, " ", stateBadge(step.state || "TODO")),
     step.description ? h("p", { class: "muted" }, step.description) : null),
-  step.error ? h("div", { class: "step-error", role: "note" }, h("strong", {}, "Error / message: "), step.error) : null,
+  step.error ? h("div", { class: isError ? "step-error" : "step-message", role: "note" },
+    h("strong", {}, isError ? "Error: " : "Message: "), step.error) : null,
   h("dl", { class: "facts" }, facts),
   children ? section(`Children (${(step.children_steps || step.children).length})`, children) : null,
   section("Output", hiddenOutputs && step.output === null ? hiddenNote
     : present(step.output) ? jsonBlock(step.output, { class: "json step-output" }) : h("p", { class: "muted" }, "No output yet.")),
   section("Metadata", hiddenOutputs && step.metadata === null ? hiddenNote
     : present(step.metadata) ? jsonBlock(step.metadata, { class: "json step-metadata" }) : h("p", { class: "muted" }, "None.")),
+  logsSection(step),
   section("Configuration",
     present(action.configuration) ? jsonBlock(action.configuration, { class: "json step-configuration" })
       : h("p", { class: "muted" }, "None."),
@@ -152,5 +190,5 @@ export function renderStepPanel(name, resolution, ctx) {
     step.conditions && step.conditions.length
       ? h("details", {}, h("summary", {}, `Conditions (${step.conditions.length})`), jsonBlock(step.conditions)) : null,
     step.json_schema ? h("details", {}, h("summary", {}, "JSON schema"), jsonBlock(step.json_schema)) : null),
-  ctx.rights.changeStepState ? h("section", { class: "panel-section" }, stateEditor(name, step, resolution, ctx.onChanged)) : null);
+  ctx.rights.changeStepState ? h("section", { class: "panel-section" }, stateEditor(name, step, resolution, ctx.onChanged, ctx.rights)) : null);
 }

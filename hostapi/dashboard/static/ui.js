@@ -88,23 +88,43 @@ export function jsonBlock(value, attrs = {}) {
   return h("pre", { class: "json", ...attrs }, text ?? "null");
 }
 
-/** A clear message for an ApiError (401/403/404/lost connection/other). */
+/** "this task" → "This task". */
+function capital(text) {
+  return text ? `${text[0].toUpperCase()}${text.slice(1)}` : text;
+}
+
+/**
+ * A clear message for an ApiError (401/403/404/lost connection/other): a human sentence, with the server's own
+ * text (µTask's API errors, e.g. "sql: no rows in result set") as a small detail. A lost connection gets a
+ * Retry button (it dispatches `utask:retry`: app.js renders the page again, and retries by itself too).
+ */
 export function errorView(err, what = "this page") {
   const status = err && err.status;
+  const serverText = err && err.message ? err.message : String(err);
   let title = "Something went wrong";
-  let text = err && err.message ? err.message : String(err);
-  if (status === 0) title = "Connection lost";
-  else if (status === 401) title = "Sign-in required";
+  let text = serverText;
+  let detail = "";
+  if (status === 0) {
+    title = "Connection lost — retrying…";
+    text = "The server can't be reached. This page loads by itself as soon as it answers again.";
+  } else if (status === 401) title = "Sign-in required";
   else if (status === 403) {
     title = "Not allowed";
-    text = `You are not allowed to see ${what}. ${err.message || ""}`.trim();
+    text = `You are not allowed to see ${what}.`;
+    detail = serverText;
   } else if (status === 404) {
     title = "Not found";
-    text = `${what[0].toUpperCase()}${what.slice(1)} does not exist (or was deleted). ${err.message || ""}`.trim();
+    text = `${capital(what)} does not exist, or was deleted.`;
+    detail = serverText;
   }
+  const retry = status === 0 ? h("p", { class: "actions" },
+    h("button", { type: "button", class: "btn primary retry",
+      onclick: () => window.dispatchEvent(new CustomEvent("utask:retry")) }, "Retry"),
+    h("a", { class: "btn", href: "#/tasks" }, "Back to the tasks")) : null;
   return h("section", { class: "error-view", role: "alert", dataset: { status: String(status ?? "") } },
     h("h2", {}, title), h("p", {}, text),
-    h("p", {}, h("a", { href: "#/tasks" }, "Back to the tasks")));
+    detail ? h("p", { class: "error-detail" }, h("small", {}, "Details: ", h("code", {}, detail))) : null,
+    retry || h("p", {}, h("a", { href: "#/tasks" }, "Back to the tasks")));
 }
 
 /** A short-lived notice at the bottom of the screen. kind: "info" | "error" */
@@ -140,8 +160,23 @@ export function clearFieldErrors(form) {
   for (const c of form.querySelectorAll("[aria-invalid]")) c.removeAttribute("aria-invalid");
 }
 
+let appName = "µTask";
+let titleParts = [];
+
+/** The configured application name (`application_name` of utask-cfg): the tab titles end with it. */
+export function setAppName(name) {
+  if (!name || name === appName) return;
+  appName = name;
+  document.title = [...titleParts, appName].join(" · ");
+}
+
+export function getAppName() {
+  return appName;
+}
+
 export function setTitle(...parts) {
-  document.title = [...parts.filter(Boolean), "µTask"].join(" · ");
+  titleParts = parts.filter(Boolean);
+  document.title = [...titleParts, appName].join(" · ");
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";

@@ -307,6 +307,8 @@ class TaskPage {
     const waitingFor = resolverNames(t, this.template);
     const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
     const inputOpen = Boolean(this.header.querySelector(".task-input[open]"));
+    // A delayed task (POST /task with `delay`): its resolution waits for next_retry to start, not to retry.
+    const delayed = t.state === "DELAYED" || Boolean(r && r.state === "TO_AUTORUN_DELAYED");
     mount(this.header,
       h("div", { class: "title-row" },
         h("h1", { id: "task-title" }, t.title || "(untitled task)"),
@@ -328,7 +330,8 @@ class TaskPage {
         fact("Created", h("time", { datetime: t.created, title: fmtRelative(t.created) }, fmtDate(t.created))),
         fact("Last activity", h("time", { datetime: t.last_activity, title: fmtDate(t.last_activity) }, fmtRelative(t.last_activity) || fmtDate(t.last_activity))),
         r && r.next_retry && !FINISHED.includes(t.state) && new Date(r.next_retry).getFullYear() > 1971
-          ? fact("Next retry", fmtDate(r.next_retry)) : null,
+          ? fact(delayed ? "Starts at" : "Next retry", h("time", { datetime: r.next_retry, title: fmtRelative(r.next_retry) },
+            fmtDate(r.next_retry))) : null,
         t.batch ? fact("Batch", h("a", { href: `#/tasks?batch=${encodeURIComponent(t.batch)}` }, t.batch.slice(0, 8))) : null,
         fact("Tags", tags.length ? h("ul", { class: "tags" }, tags.map(([k, v]) => h("li", { class: "tag" }, `${k}=${v}`)))
           : h("span", { class: "muted" }, "none")),
@@ -464,7 +467,7 @@ class TaskPage {
       closeOnError: !fields,
       onConfirm: async (_form, errorSlot) => {
         const read = fields ? fields.read() : { values: null, ok: true };
-        if (!read.ok) throw new Error("Check the value marked above.");
+        if (!read.ok) throw new Error("Check the fields marked above.");
         try {
           await post("resolution", { task_id: this.id, start_over: true, ...(fields ? { resolver_inputs: read.values } : {}) });
         } catch (e) {
@@ -512,7 +515,10 @@ class TaskPage {
       ev.preventDefault();
       formError.textContent = "";
       const { values, ok } = fields.read();
-      if (!ok) return;
+      if (!ok) {
+        formError.textContent = "Nothing was sent: check the fields marked above.";
+        return;
+      }
       submit.disabled = true;
       try {
         await post("resolution", { task_id: this.id, resolver_inputs: values });
@@ -544,20 +550,32 @@ class TaskPage {
   }
 
   inputCard(name, step) {
-    // The form the engine rendered (metadata: shown to managers, admins and the users the step names);
-    // the raw configuration only as a fallback.
+    // The form the engine rendered (the WAITING step's metadata: shown to managers, admins and the users the
+    // step names). Others only have the step's configuration, the template's text: a message or a description
+    // written with template actions ("{{.input.subject}}") is not what the form says, so it is not shown.
     const meta = step.metadata && typeof step.metadata === "object" ? step.metadata : null;
     const conf = step.action.configuration || {};
-    const form = {
-      message: (meta && meta.message) || conf.message || "",
-      inputs: (meta && meta.inputs) || (Array.isArray(conf.inputs) ? conf.inputs : []),
-      allowed_usernames: (meta && meta.allowed_usernames) || (Array.isArray(conf.allowed_usernames) ? conf.allowed_usernames : []),
-      allowed_groups: (meta && meta.allowed_groups) || (Array.isArray(conf.allowed_groups) ? conf.allowed_groups : []),
+    const plain = (v) => typeof v === "string" && !v.includes("{{");
+    const list = (v) => (Array.isArray(v) ? v : []);
+    const form = meta ? {
+      message: typeof meta.message === "string" ? meta.message : "",
+      inputs: list(meta.inputs),
+      allowed_usernames: list(meta.allowed_usernames),
+      allowed_groups: list(meta.allowed_groups),
+    } : {
+      message: conf.message === undefined || conf.message === null || plain(conf.message) ? conf.message || "" : null,
+      inputs: list(conf.inputs).filter((d) => d && plain(d.name))
+        .map((d) => ({ ...d, description: plain(d.description) ? d.description : "" })),
+      allowed_usernames: list(conf.allowed_usernames).filter(plain),
+      allowed_groups: list(conf.allowed_groups).filter(plain),
     };
     const titleId = `input-title-${name}`.replace(/[^A-Za-z0-9_-]/g, "_");
     const card = h("section", { class: "card input-card", "aria-labelledby": titleId, dataset: { step: name } },
       h("h2", { id: titleId }, "Input needed: ", h("code", {}, name)),
-      form.message ? h("p", { class: "input-message" }, form.message) : null);
+      form.message ? h("p", { class: "input-message" }, form.message) : null,
+      form.message === null ? h("p", { class: "input-message muted", dataset: { hidden: "rendered" } },
+        "The message of this form is written from the task's data: only the people it asks, the task's resolvers "
+        + "and admins can read it.") : null);
     const who = [...form.allowed_usernames, ...form.allowed_groups.map((g) => `group ${g}`)];
     if (meta && meta.answer) {
       card.append(h("p", {}, `Answered by ${meta.answer.answered_by || "someone"}: the resolution goes on.`));
@@ -580,7 +598,10 @@ class TaskPage {
       ev.preventDefault();
       formError.textContent = "";
       const { values, ok } = fields.read();
-      if (!ok) return;
+      if (!ok) {
+        formError.textContent = "Nothing was sent: check the fields marked above.";
+        return;
+      }
       submit.disabled = true;
       try {
         const out = await post(`resolution/${this.resolution.id}/step/${encodeURIComponent(name)}/input`, { values });

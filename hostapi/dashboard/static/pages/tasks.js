@@ -377,10 +377,10 @@ function stateChart(counts, f, hrefFor) {
   });
   if (!entries.length) return h("p", { class: "muted" }, "No task yet.");
   const max = Math.max(1, ...entries.map(([, n]) => n));
-  const W = 360;
+  const W = 340;
   const LABEL = 96;
-  const COUNT = 56;
-  const ROW = 28;
+  const COUNT = 52;
+  const ROW = 24; // compact: the chart stands beside the filters, about as tall as they are
   const barMax = W - LABEL - COUNT;
   const svgEl = svg("svg", { class: "state-chart", viewBox: `0 0 ${W} ${entries.length * ROW}`, width: "100%",
     role: "group", "aria-label": "Number of tasks per state; choose one to filter the list" },
@@ -394,8 +394,8 @@ function stateChart(counts, f, hrefFor) {
     svg("title", {}, `${state}: ${n}`),
     svg("rect", { class: "bar-hit", x: 0, y, width: W, height: ROW, fill: "transparent" }),
     svg("text", { x: LABEL - 8, y: y + ROW / 2, "text-anchor": "end", "dominant-baseline": "central", class: "bar-label" }, state),
-    svg("rect", { class: "bar-track", x: LABEL, y: y + 5, width: barMax, height: ROW - 10, rx: 3 }),
-    svg("rect", { class: `bar-fill state-${stateClass(state)}`, x: LABEL, y: y + 5, width: w, height: ROW - 10, rx: 3 }),
+    svg("rect", { class: "bar-track", x: LABEL, y: y + 4, width: barMax, height: ROW - 8, rx: 3 }),
+    svg("rect", { class: `bar-fill state-${stateClass(state)}`, x: LABEL, y: y + 4, width: w, height: ROW - 8, rx: 3 }),
     svg("text", { x: LABEL + barMax + 8, y: y + ROW / 2, "dominant-baseline": "central", class: "bar-count" }, String(n)));
   }));
   return svgEl;

@@ -14,6 +14,13 @@ function none(text = "—") {
   return h("span", { class: "muted" }, text);
 }
 
+/** "required", "optional", "default `EUR`" or "optional, default `EUR`": an input with a default need not be given. */
+function requirement(d) {
+  const hasDefault = d.default !== null && d.default !== undefined;
+  if (!hasDefault) return d.optional ? "optional" : h("strong", {}, "required");
+  return [d.optional ? "optional, default " : "default ", h("code", {}, show(d.default))];
+}
+
 function inputsTable(defs, caption) {
   if (!defs || !defs.length) return h("p", { class: "muted" }, `No ${caption.toLowerCase()}.`);
   return h("div", { class: "table-wrap" }, h("table", { class: "stack inputs-table" },
@@ -24,9 +31,7 @@ function inputsTable(defs, caption) {
       h("td", { "data-label": "Name", class: "col-title" }, h("code", {}, d.name), d.hidden ? [" ", h("span", { class: "badge state-muted" }, "hidden")] : null),
       h("td", { "data-label": "Type" }, (d.type || "string") + (d.collection ? " list" : "")),
       h("td", { "data-label": "Description" }, d.description || none()),
-      h("td", { "data-label": "Required" },
-        d.optional ? "optional" : d.default !== null && d.default !== undefined ? "has a default" : h("strong", {}, "required"),
-        d.default !== null && d.default !== undefined ? [h("br"), "default ", h("code", {}, show(d.default))] : null),
+      h("td", { "data-label": "Required", class: "col-required" }, requirement(d)),
       h("td", { "data-label": "Legal values" }, d.legal_values && d.legal_values.length
         ? h("span", { class: "tags" }, d.legal_values.map((v) => h("code", { class: "tag" }, show(v)))) : none()),
       h("td", { "data-label": "Regex" }, d.regex ? h("code", { class: "regex" }, d.regex) : none()))))));
