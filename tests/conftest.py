@@ -6,10 +6,14 @@ else the embedded PostgreSQL of `utask.core.storage.embedded`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -76,3 +80,22 @@ def fresh_database(database_url: str):
     with psycopg.connect(database_url, autocommit=True) as conn:
         for name in created:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def sandbox_readable_dir(prefix: str = "utask-test-") -> Iterator[Path]:
+    """A scratch folder the sandbox's unprivileged uid can read, removed afterwards. Plugin code installed
+    for a test must live in one: pytest's `tmp_path` is under a 0700 folder, so with the uid-drop layer
+    required (CI's SANDBOX_REQUIRE=all) a plugin there is refused."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def readable_dir() -> Iterator[Path]:
+    with sandbox_readable_dir() as path:
+        yield path

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import sandbox_readable_dir
 from tests.dashboard.conftest import sign_in, snap
 from tests.dashboard.server_fixtures import Served, serve_process
 
@@ -36,8 +37,11 @@ steps:
 
 @pytest.fixture(scope="module")
 def logs_server(fresh_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    work = tmp_path_factory.mktemp("step-logs")
-    site = work / "site"
+    with sandbox_readable_dir("utask-step-logs-") as readable:  # the plugin, where the sandbox's uid reads it
+        yield from _logs_server(fresh_database, tmp_path_factory.mktemp("step-logs"), readable / "site")
+
+
+def _logs_server(fresh_database, work: Path, site: Path) -> Iterator[Served]:
     dist = site / "devx_plugins-1.0.0.dist-info"
     dist.mkdir(parents=True)
     shutil.copy(PLUGIN, site / "devx_plugins.py")

@@ -148,9 +148,10 @@ def test_a_malformed_protocol_stops_a_strict_start_naming_the_plugins():
 
 
 @pytest.fixture
-def bad_site(tmp_path: Path) -> Path:
-    """The plugins installed as a distribution would be: a module and its dist-info with the entry points."""
-    site = tmp_path / "site"
+def bad_site(readable_dir: Path) -> Path:
+    """The plugins installed as a distribution would be: a module and its dist-info with the entry points
+    (where the sandbox's uid can read them)."""
+    site = readable_dir / "site"
     dist = site / "bad_protocol_plugins-1.0.0.dist-info"
     dist.mkdir(parents=True)
     shutil.copy(Path(__file__).with_name("bad_protocol_plugins.py"), site / "bad_protocol_plugins.py")

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +16,6 @@ from utask.core.plugins import cli
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3.11"
 UV = Path(sys.executable).parent / "uv"
-
-
-@pytest.fixture
-def readable_dir() -> Iterator[Path]:
-    """A scratch directory the sandbox's unprivileged uid can read (pytest's tmp_path is private)."""
-    path = Path(tempfile.mkdtemp(prefix="utask-scaffold-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _uv_install(python: Path, *args: str) -> None:
