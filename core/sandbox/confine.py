@@ -3,10 +3,11 @@ name and reason, not fatal here (the supervisor decides which missing layers ref
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
-from . import cgroups, identity, landlock, namespaces, rlimits, seccomp
+from . import cgroups, identity, landlock, libc, namespaces, rlimits, seccomp
 from .layers import LayerReport
 
 
@@ -47,10 +48,14 @@ def confine(policy: dict[str, Any]) -> LayerReport:
                 report.fail(layer, "joining the cgroup failed: " + _reason(err))
 
     step("rlimits", lambda: rlimits.apply_worker({**limits, "uid": uid}))
+    # Filesystem sockets (PostgreSQL's, a container runtime's...) are reachable by path whatever the
+    # network namespace; list them while we still see the host's, to hide them in our mount namespace.
+    sockets = namespaces.unix_socket_paths()
     if step("namespaces", lambda: namespaces.enter(limits["network"])):
         step("readonly-root", lambda: namespaces.read_only_root(
             policy["scratch"], limits["memory_mb"], uid if uid is not None else os.getuid(),
-            gid if gid is not None else os.getgid(), list(limits["writable_paths"])))
+            gid if gid is not None else os.getgid(), list(limits["writable_paths"]),
+            hidden=[*sockets, *policy.get("hidden_paths", [])]))
     elif "readonly-root" not in skip:
         report.fail("readonly-root", "needs the mount namespace")
     step("landlock", lambda: landlock.restrict(
@@ -60,4 +65,8 @@ def confine(policy: dict[str, Any]) -> LayerReport:
     elif os.geteuid() != 0 and "uid-drop" not in report.missing:
         report.ok("uid-drop", f"already unprivileged (uid {os.geteuid()})")
     step("seccomp", lambda: seccomp.install(limits["network"]))
+    # Not dumpable: without a uid change (a non-root server) the executions it forks share its uid, and
+    # would otherwise read its memory (earlier requests) and environment through /proc.
+    with contextlib.suppress(OSError):
+        libc.prctl(libc.PR_SET_DUMPABLE, 0)
     return report

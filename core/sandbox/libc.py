@@ -13,6 +13,7 @@ _libc.prctl.restype = ctypes.c_int
 MACHINE = platform.machine()
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36

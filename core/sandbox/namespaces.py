@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import stat
 
 from . import libc
 
@@ -57,8 +58,45 @@ def enter(network: bool) -> str:
     return "+".join(names)
 
 
-def read_only_root(scratch: str, scratch_mb: int, uid: int, gid: int, writable: list[str]) -> str:
-    """Every mount read-only (recursively), then a private tmpfs on `scratch`, the only writable place."""
+def unix_socket_paths() -> list[str]:
+    """The filesystem paths of the unix sockets bound in our network namespace (/proc/net/unix)."""
+    try:
+        with open("/proc/net/unix") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return []
+    paths = []
+    for line in lines:
+        fields = line.split(None, 7)
+        if len(fields) == 8 and fields[7].startswith("/"):  # abstract ones start with "@"
+            paths.append(fields[7])
+    return sorted(set(paths))
+
+
+def hide(paths: list[str]) -> list[str]:
+    """Cover each path in our mount namespace: a socket or a file with /dev/null, a directory with an empty
+    read-only tmpfs. Connecting to a covered socket fails (ECONNREFUSED), a covered secret reads empty.
+    Returns the paths covered (those that exist)."""
+    covered = []
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            continue  # its target is covered if it is listed; the link itself holds nothing
+        if stat.S_ISDIR(st.st_mode):
+            libc.mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=0555")
+        else:
+            libc.mount("/dev/null", path, None, MS_BIND)
+        covered.append(path)
+    return covered
+
+
+def read_only_root(scratch: str, scratch_mb: int, uid: int, gid: int, writable: list[str],
+                   hidden: list[str] | None = None) -> str:
+    """Every mount read-only (recursively), then a private tmpfs on `scratch`, the only writable place;
+    `hidden` paths (unix sockets, the server's secrets) covered."""
     libc.mount(None, "/", None, MS_REC | MS_PRIVATE)
     # Bind the operator-granted writable paths over themselves first, so they keep their own mount to
     # re-enable writes on once everything else is read-only.
@@ -77,7 +115,8 @@ def read_only_root(scratch: str, scratch_mb: int, uid: int, gid: int, writable: 
         libc.mount(None, path, None, MS_REMOUNT | MS_BIND | MS_NOSUID)
     libc.mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
                f"size={scratch_mb}m,mode=0700,uid={uid},gid={gid}")
-    return how
+    covered = hide([p for p in hidden or () if p != scratch and not p.startswith(scratch + "/")])
+    return f"{how}; {len(covered)} path(s) hidden" if covered else how
 
 
 def _remount_each_read_only() -> None:

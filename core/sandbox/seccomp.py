@@ -37,6 +37,9 @@ DENIED_X86_64 = {
     "iopl": 172, "ioperm": 173, "personality": 135, "uselib": 134, "vhangup": 153, "lookup_dcookie": 212,
     "settimeofday": 164, "clock_settime": 227, "adjtimex": 159, "clock_adjtime": 305,
     "sethostname": 170, "setdomainname": 171,
+    # System V IPC: its objects live in the worker's IPC namespace, shared by every execution of the plugin,
+    # so one task's execution could leave data for the next one's (Python itself uses POSIX IPC).
+    "shmget": 29, "semget": 64, "msgget": 68,
 }
 SYS_SOCKET, SYS_SOCKETPAIR, SYS_CLONE, SYS_CLONE3 = 41, 53, 56, 435
 AF_UNIX, AF_PACKET = 1, 17

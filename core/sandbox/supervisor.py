@@ -122,6 +122,27 @@ def _editable_targets(path: str) -> list[str]:
     return [path + suffix for suffix in importlib.machinery.all_suffixes() if os.path.isfile(path + suffix)]
 
 
+def secret_paths(read_paths: list[str], environ: dict[str, str] | None = None) -> list[str]:
+    """The server's configuration files and data folder (keys, database password, embedded PostgreSQL), to
+    hide in a worker's mount namespace: a non-root server's workers keep its uid and groups, so file
+    permissions alone do not keep them out. Never a folder holding what the worker must read."""
+    env = os.environ if environ is None else environ
+    found: list[str] = []
+    for part in env.get("CONFIGURATION_FROM", "").split(","):
+        scheme, _, arg = part.strip().partition(":")
+        if scheme.removesuffix("+refresh") in ("file", "filelist", "filetree") and arg.strip():
+            found.append(os.path.realpath(arg.strip()))
+    with contextlib.suppress(Exception):  # a plugin's test venv may lack the server's dependencies
+        from utask.core.config.settings import data_dir  # the embedded default's keys and PostgreSQL
+
+        found.append(str(data_dir(env)))
+
+    def shelters(path: str) -> bool:
+        return any(p == path or p.startswith(path.rstrip("/") + "/") for p in read_paths)
+
+    return [p for p in dict.fromkeys(found) if p not in ("/", "") and os.path.exists(p) and not shelters(p)]
+
+
 def prepare(plugin: str, source: dict[str, Any], limits: SandboxLimits, protocol: str,
             must_read: list[str], skip_layers: tuple[str, ...] = ()) -> Prepared:
     """Create what the worker needs before it starts: the pieces that need the server's privileges."""
@@ -151,6 +172,7 @@ def prepare(plugin: str, source: dict[str, Any], limits: SandboxLimits, protocol
     cg = cgroups.create(hierarchies(), name, limits.memory_mb, limits.max_processes, limits.cpus)
     missing.update(cg.missing)
 
+    read_paths = SYSTEM_READ_PATHS + code_paths(list(limits.readable_paths))
     policy = {
         "plugin": plugin,
         "source": source,
@@ -162,7 +184,8 @@ def prepare(plugin: str, source: dict[str, Any], limits: SandboxLimits, protocol
         "cgroups": cg.dirs,
         "cgroup_notes": cg.applied,
         "missing": missing,
-        "read_paths": SYSTEM_READ_PATHS + code_paths(list(limits.readable_paths)),
+        "read_paths": read_paths,
+        "hidden_paths": secret_paths(read_paths),
         "site_dirs": [p for p in site.getsitepackages() if os.path.isdir(p)],
         "sys_path": [p for p in sys.path if p],
         "skip_layers": list(skip_layers),

@@ -39,7 +39,7 @@ import time
 import traceback
 from typing import Any, NoReturn
 
-from . import libc, rlimits
+from . import landlock, libc, rlimits
 
 EXIT_REFUSED = 70
 _MAXFD = 65536
@@ -192,6 +192,13 @@ class Zygote:
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         _runtime.warm_up(plugin)
         self._warm_up()
+        # Each execution's own Landlock domain, prepared once (None: the worker runs without Landlock).
+        self.domain = None
+        if "landlock" not in policy.get("skip_layers", ()) and "landlock" not in policy.get("missing", {}):
+            with contextlib.suppress(OSError):
+                domain = landlock.ExecutionDomain(list(policy.get("read_paths", ())),
+                                                  [*self.limits.get("writable_paths", ()), "/dev/null"])
+                self.domain = domain if domain.abi >= 1 else None
         tempfile.tempdir = None  # each child finds its own TMPDIR (the plugin's import may have asked)
         # Children print into their log file: line by line, so what they printed before being killed is
         # there to report (block buffering would lose up to 8 KB of it).
@@ -407,12 +414,19 @@ class Zygote:
             if os.getppid() != self.pid:  # the zygote died before PDEATHSIG was armed
                 os._exit(1)
             libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of its tree come back to it, to be swept
-            keep = sorted({out_fd, in_fd})  # everything else goes, siblings' pipes included
-            os.closerange(3, keep[0])
-            os.closerange(keep[0] + 1, keep[1])
-            os.closerange(keep[1] + 1, _MAXFD)
             os.mkdir(scratch, 0o700)  # fresh for this execution; the zygote removes it after
             log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if self.domain is not None:  # its own files only, no signal to the zygote or its siblings
+                try:
+                    self.domain.enter([scratch, log])
+                except OSError as err:  # the worker's report already names a broken Landlock
+                    print(f"sandbox: execution domain not applied: {err}", file=sys.stderr, flush=True)
+            keep = sorted({out_fd, in_fd, log_fd})  # everything else goes, siblings' pipes included
+            low = 3
+            for fd in keep:
+                os.closerange(low, fd)
+                low = fd + 1
+            os.closerange(low, _MAXFD)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)  # where the step logger writes its records too
             os.close(log_fd)
