@@ -296,9 +296,11 @@ class Coordinator:
     async def claim_crashed(self, dead: int) -> dict | None:
         return await self._claim(cq.CLAIM_CRASHED, dead=dead)
 
-    async def _launch(self, public_id: str, semaphore: Semaphore | None = None) -> None:
+    async def _launch(self, public_id: str, semaphore: Semaphore | None = None, claimed: str | None = None) -> None:
+        """Run a claimed resolution; `claimed`: the state the claim left it in, which the run must still find
+        (a pause or a cancel between the claim and the run wins)."""
         try:
-            await self.resolve(public_id, semaphore=semaphore)
+            await self.resolve(public_id, semaphore=semaphore, claimed=claimed)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # noqa: BLE001 - µTask ignores Resolve errors in collectors
@@ -326,7 +328,7 @@ class Coordinator:
             if row is not None:
                 sleeper.found()
                 self.claims[kind] += 1
-                await self._launch(row["public_id"])
+                await self._launch(row["public_id"], claimed=row.get("state"))
 
     async def _autorun_loop(self) -> None:
         await self._poll_loop(self._autorun, self.claim_autorun, "autorun")
@@ -362,7 +364,7 @@ class Coordinator:
                     break
                 collected += 1
                 self.claims["crashed"] += 1
-                await self._launch(row["public_id"], self.crashed_slots)
+                await self._launch(row["public_id"], self.crashed_slots, claimed=row.get("state"))
                 # Leave other instances a chance to take their share of the dead instance's work.
                 await asyncio.sleep(self.config.delay_between_crashed)
             async with self.store.tx() as tx:

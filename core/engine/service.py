@@ -592,13 +592,13 @@ class TaskService:
 
     # -- runs ----------------------------------------------------------------------------------------------------------
     async def run(self, public_id: str, semaphore: Semaphore | None = None, *, actor: str | None = None,
-                  wait: bool = False) -> RunHandle | None:
+                  wait: bool = False, claimed: str | None = None) -> RunHandle | None:
         """µTask's Resolve: initialise in one transaction, admit, then run in the background.
 
         Returns the run's handle (None when the run was aborted at initialisation, e.g. crash recovery
         blocked it). With `wait=True` returns only when the run has ended (µTask's SyncResolve).
         """
-        handle = await self._initialise(public_id, actor)
+        handle = await self._initialise(public_id, actor, claimed)
         if handle is None:
             return None
         try:
@@ -612,9 +612,13 @@ class TaskService:
             await task
         return handle
 
-    async def _initialise(self, public_id: str, actor: str | None) -> RunHandle | None:
+    async def _initialise(self, public_id: str, actor: str | None, claimed: str | None = None) -> RunHandle | None:
         async with self.store.tx(pipeline=True) as tx:
             res = await self._resolution(tx, public_id, lock="wait")
+            if claimed is not None and res.state != claimed:
+                # A collector claimed it, then someone paused or cancelled it before the run began: theirs.
+                log.info("resolution %s: claimed as %s, now %s: not run", public_id, claimed, res.state)
+                return None
             try:
                 check_can_run(res.state)
             except RunRefused as e:

@@ -49,6 +49,9 @@ class NotFoundError(Exception):
     """A row that should exist does not; `str(e)` is the µTask text (`... sql: no rows in result set`)."""
 
 
+LOCK_NOT_AVAILABLE = 'Failed to load resolution from public id: pq: could not obtain lock on row in relation "resolution"'
+
+
 class LockNotAvailable(Exception):
     """A NOWAIT lock was held by someone else (µTask answers 500 for it)."""
 
@@ -550,7 +553,8 @@ class Store:
                                  {"public_id": public_id})
             row = await tx.fetchone(query, {"public_id": public_id})
         except psycopg.errors.LockNotAvailable as e:
-            raise LockNotAvailable(str(e)) from e
+            # µTask's text (it locks the resolution row; we lock its task's first, the project's lock order).
+            raise LockNotAvailable(LOCK_NOT_AVAILABLE) from e
         except psycopg.errors.InvalidTextRepresentation as e:
             raise NotFoundError("Failed to load resolution from public id: sql: no rows in result set") from e
         if row is None:

@@ -91,6 +91,8 @@ def error_status(exc: BaseException) -> int:
     name = type(exc).__name__
     if name == "NotFoundError":  # utask.core.engine.store
         return 404
+    if name == "LockNotAvailable":  # utask.core.engine.store: a run holds the row (µTask: 500 too)
+        return 500
     if name == "InputError":  # utask.core.templates.inputs: a refused value is a bad request
         return 400
     status = _pg_status(exc)

@@ -55,7 +55,10 @@ def error_response(request: Request, exc: BaseException) -> Response:
     else:
         status, message = error_status(exc), error_message(exc)
     if status >= 500 and not hasattr(exc, "status"):
-        log.error("%s %s: %s", request.method, request.url.path, message, exc_info=exc)
+        if type(exc).__name__ == "LockNotAvailable":  # expected while a run commits: no traceback
+            log.warning("%s %s: %s", request.method, request.url.path, message)
+        else:
+            log.error("%s %s: %s", request.method, request.url.path, message, exc_info=exc)
     request.state.error = message
     return render(request, status, {"error": message})
 

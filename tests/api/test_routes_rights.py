@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg
+
 from .conftest import ADMIN, OTHER, REGULAR
 
 OWNER = {"x-remote-user": "owner"}
@@ -300,3 +302,19 @@ def test_callback_route(api):
     with psycopg.connect(api.url, autocommit=True) as conn:
         body = conn.execute("SELECT encrypted_body FROM callback WHERE public_id = %s", (cb_id,)).fetchone()[0]
     assert keyring.decrypt(bytes(body), cb_id) == b'{"ok":true}'
+
+
+def test_a_manual_action_while_a_run_commits_answers_uTasks_500(api):
+    """µTask takes the row with NOWAIT and answers 500 with the database's text: so do we (without a
+    traceback in the log, it is expected), whatever row our lock order meets first."""
+    t = new_task(api, user=REGULAR, template="server-error", input={})
+    rid = api.post("/resolution", user=OWNER, json={"task_id": t["id"]}).json()["id"]
+    assert api.wait_state(rid, {"BLOCKED_MAXRETRIES"})["state"] == "BLOCKED_MAXRETRIES"
+    with psycopg.connect(api.url) as conn:  # a run's commit holding the task row
+        conn.execute('SELECT 1 FROM "task" WHERE public_id = %s FOR UPDATE', (t["id"],))
+        for action in ("pause", "extend", "cancel"):
+            r = api.post(f"/resolution/{rid}/{action}", user=OWNER)
+            assert r.status_code == 500, (action, r.text)
+            assert r.json() == {"error": 'Failed to load resolution from public id: pq: could not obtain lock on row '
+                                         'in relation "resolution"'}
+    assert api.post(f"/resolution/{rid}/pause", user=OWNER).status_code == 204  # free again

@@ -139,7 +139,7 @@ def test_dead_instance_is_recollected_and_deleted(db_url, keyring):
                     (state, dead, rid))
             resolved: list[str] = []
 
-            async def resolve(public_id, semaphore=None):
+            async def resolve(public_id, semaphore=None, claimed=None):
                 assert semaphore is not None  # recollected runs go through the crashed-instance limit
                 resolved.append(public_id)
                 # What Resolve does (a CRASHED row of ours would be claimed again).
@@ -203,7 +203,7 @@ def test_notify_wakes_an_idle_instance_long_before_the_polling_interval(db_url, 
         try:
             picked: dict[str, float] = {}
 
-            async def resolve(public_id, semaphore=None):
+            async def resolve(public_id, semaphore=None, claimed=None):
                 picked[public_id] = time.perf_counter()
                 # What Resolve does (an AUTORUNNING row of ours would be claimed again).
                 async with store.tx() as tx:
@@ -250,7 +250,7 @@ def test_retry_collector_sleeps_until_next_retry_is_due(db_url, keyring):
         try:
             picked: dict[str, float] = {}
 
-            async def resolve(public_id, semaphore=None):
+            async def resolve(public_id, semaphore=None, claimed=None):
                 picked[public_id] = time.perf_counter()
                 async with store.tx() as tx:
                     await tx.execute("UPDATE resolution SET state = 'RUNNING' WHERE public_id = %(p)s",

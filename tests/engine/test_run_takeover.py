@@ -149,3 +149,32 @@ def test_a_takeover_seen_only_in_the_database(db_url, keyring, change, expected)
         assert handle.outcome.state == ("CANCELLED" if expected[0] == "CANCELLED" else "RUNNING")
 
     arun(go())
+
+
+def test_a_pause_between_a_claim_and_its_run_wins(db_url, keyring):
+    """The autorun collector claims a new resolution (TO_AUTORUN -> AUTORUNNING) within milliseconds; a pause
+    sent right after the resolution was created may land between the claim and the run: the run must not
+    start over it."""
+    from utask.core.engine.collectors import CollectorConfig, Coordinator
+
+    async def go():
+        store = Store(db_url, keyring)
+        try:
+            s = make_service(store, echo_engine())
+            t = await s.create_task(ADMIN, insert_template(db_url, steps=STEPS), {})
+            coordinator = Coordinator(store, resolve=s.run, config=CollectorConfig())
+            async with store.tx() as tx:
+                await tx.execute("UPDATE resolution SET state = 'TO_AUTORUN' WHERE public_id = %(r)s",
+                                 {"r": t.resolution_public_id})
+            claimed = await coordinator.claim_autorun()
+            assert (claimed["public_id"], claimed["state"]) == (t.resolution_public_id, "AUTORUNNING")
+            await s.pause(ADMIN, t.resolution_public_id)
+            await coordinator._launch(claimed["public_id"], claimed=claimed["state"])
+            res_state, task_state, steps = await _state(s, t.public_id, t.resolution_public_id)
+            assert res_state == "PAUSED" and set(steps.values()) == {"TODO"}
+            # a manual run resumes it, as µTask's does
+            assert (await s.run(t.resolution_public_id, wait=True)) is not None
+        finally:
+            await store.close()
+
+    arun(go())

@@ -31,7 +31,7 @@ WHERE id IN (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, public_id::text AS public_id
+RETURNING id, public_id::text AS public_id, state
 """
 
 CLAIM_RETRY = """
@@ -45,7 +45,7 @@ WHERE id IN (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, public_id::text AS public_id
+RETURNING id, public_id::text AS public_id, state
 """
 
 CLAIM_CRASHED = """
@@ -58,7 +58,7 @@ WHERE id IN (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, public_id::text AS public_id
+RETURNING id, public_id::text AS public_id, state
 """
 
 COUNT_REMAINING_OF_INSTANCE = """
