@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from utask.core.engine import audit, rights
-from utask.core.engine.service import PARENT_TAG, Caller, valid_text
+from utask.core.engine.service import PARENT_TAG, Caller, ServiceError, valid_text
 from utask.core.engine.states import TaskState as TS
 from utask.core.engine.store import NotFoundError, Store, TaskRecord, Tx, utcnow
 from utask.core.storage.queries import api_tasks as q
@@ -228,7 +228,10 @@ async def update_task(services: Any, caller: Caller, public_id: str, body: Any, 
         task.tags = dict(tags) if tags is not None else None
         validate = getattr(services.tasks, "_validate_task", None)
         if validate is not None:
-            validate(task, tpl)  # inputs checked (NotValid → 400), title re-rendered
+            try:
+                validate(task, tpl)  # inputs checked (NotValid → 400), title re-rendered
+            except ServiceError as e:  # µTask's Task.Update annotates its validation errors
+                raise ServiceError(e.kind, f"Failed to update task: {e.message}") from None
         await store.update_task(tx, task)
         await store.add_comment(tx, task.id, caller.username, "manually edited task")
         await audit.append(tx, [audit.Event(kind=audit.MANUAL, task_public_id=task.public_id,
@@ -262,8 +265,6 @@ async def delete_task(store: Store, caller: Caller, public_id: str) -> None:
 
 
 def _valid_comment(content: str, what: str) -> None:
-    from utask.core.engine.service import ServiceError
-
     try:
         valid_text("task comment", content)
     except ServiceError as e:

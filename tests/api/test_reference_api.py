@@ -62,6 +62,9 @@ def test_resolution_edit_json_and_yaml_bodies(api):
     r = api.put(f"/task/{task_id}", user=REGULAR, content=b"input:\n  id: bar-yaml")
     assert r.status_code == 200, r.text
     assert api.get(f"/task/{task_id}").json()["input"]["id"] == "bar-yaml"
+    # a refused input: µTask's Task.Update annotates the validation error
+    r = api.put(f"/task/{task_id}", user=REGULAR, json={"input": {}})
+    assert r.status_code == 400 and r.json() == {"error": "Failed to update task: Missing input 'id'"}, r.text
 
 
 def test_start_over(api):
