@@ -89,6 +89,17 @@ def _function_problems(registry: FunctionRegistry, actions: ActionCatalog) -> li
     return problems
 
 
+def _looks_like_function(path: str) -> bool:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except Exception:  # noqa: BLE001 - the template loader has reported it already
+        return False
+    return isinstance(doc, dict) and "action" in doc and "steps" not in doc
+
+
 def check_paths(
     template_paths: list[str],
     *,
@@ -111,6 +122,10 @@ def check_paths(
     # every name is known before validating (templates may reference each other, like µTask's import)
     names = {t.name for _, t in loaded} | set(known_templates or ())
     for path, tpl in loaded:
+        if _looks_like_function(path):
+            per_file[path].append(CheckLine(path, 'this is a function, not a template (it has "action" and no '
+                                                  '"steps"): pass its folder with --functions-path'))
+            continue
         for p in find_problems(tpl, actions=actions, functions=registry, known_templates=names):
             per_file[path].append(CheckLine(path, p.message, template=tpl.name, step=p.step, field=p.field))
     for path in files:

@@ -108,3 +108,12 @@ def test_check_typed_plugin_fields_numbers_and_expressions(tmp_path):
     proc = run("check", str(f))
     assert proc.returncode == 1
     assert "field 'ttl': expected integer, got string \"sixty\"" in proc.stdout, proc.stdout
+
+
+def test_check_says_when_a_path_holds_a_function(tmp_path):
+    f = tmp_path / "echo-hello.yaml"
+    f.write_text("name: echo-hello\naction: {type: echo, configuration: {output: {hello: world}}}\n")
+    proc = run("check", str(f))
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == (f'{f}: this is a function, not a template (it has "action" and no "steps"): '
+                                   "pass its folder with --functions-path")
