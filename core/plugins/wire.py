@@ -18,11 +18,25 @@ def encode(obj: Any) -> bytes:
     return protocol.frame(obj, raw_numbers=(JSONNumber,))
 
 
-async def read_frame(reader: asyncio.StreamReader) -> Any | None:
-    """The next frame's value, or None at end of stream."""
+async def read_body(reader: asyncio.StreamReader) -> bytes | None:
+    """The next frame's body (undecoded), or None at end of stream."""
     try:
         header = await reader.readexactly(4)
-        body = await reader.readexactly(protocol.frame_size(header))
+        return await reader.readexactly(protocol.frame_size(header))
     except asyncio.IncompleteReadError:
         return None
-    return exact_loads(body)
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Any | None:
+    """The next frame's value, or None at end of stream."""
+    body = await read_body(reader)
+    return None if body is None else decode(body)
+
+
+def decode(body: bytes) -> Any:
+    """A frame's value, numbers exact. Raises ValueError for invalid JSON (UTF-8 included), and for JSON
+    nested deeper than the interpreter's recursion limit allows (the C decoder's RecursionError)."""
+    try:
+        return exact_loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import signal
 from typing import Any
 
@@ -25,6 +26,16 @@ _ids = itertools.count(1)
 NO_NETWORK_HINT = (" (this plugin's sandbox profile has no network: set network in its SandboxProfile or in "
                    "utask-cfg sandbox.plugins.{name})")
 _reported: set[tuple[str, str, str]] = set()
+# Host calls one execution may make; later ones are refused (with an error the plugin sees).
+MAX_HOST_CALLS = 10_000
+# A child's frame may hold one JSON value (counted as `,` and `:` outside strings) per this many bytes of
+# the output limit: decoded values cost the server 50 to 100 bytes each, whatever their size on the wire.
+VALUE_BYTES = 16
+# The zygote's stamp, always the very end of a frame it relays from a child (zygote.py, `_relay`): which
+# execution sent the frame, read before (and without) decoding it.
+_STAMP = re.compile(rb'"src":"child","id":(\d+)\}\Z')
+# A JSON string, or an unterminated one up to the end: always matches (linear, whatever the input).
+_STRING = re.compile(rb'"(?:[^"\\]|\\.?)*+(?:"|\Z)', re.DOTALL)
 
 
 class WorkerStartError(Exception):
@@ -32,11 +43,13 @@ class WorkerStartError(Exception):
 
 
 class _Pending:
-    __slots__ = ("future", "identity", "handler", "calls")
+    __slots__ = ("future", "identity", "handler", "calls", "in_call", "call_count")
 
     def __init__(self, future: asyncio.Future, identity: ExecutionIdentity | None, handler: HostCallHandler | None):
         self.future, self.identity, self.handler = future, identity, handler
         self.calls: set[asyncio.Task] = set()
+        self.in_call = False  # a host call is being answered (the SDK waits for each answer)
+        self.call_count = 0
 
 
 class Worker:
@@ -180,7 +193,8 @@ class Worker:
             hit_pids, self._pids_seen = refusals > self._pids_seen, max(refusals, self._pids_seen)
             reply["message"] = self._death_message(reply, hit_memory, hit_pids)
             _count_kill(reply["message"])
-            recycle = recycle or reply.get("t") == "died" or hit_memory
+            # "contained": an execution killed for breaking the protocol; its zygote is unharmed.
+            recycle = recycle or (reply.get("t") == "died" and not reply.get("contained")) or hit_memory
         if recycle:
             self.retire()
 
@@ -221,16 +235,56 @@ class Worker:
         assert self.proc is not None and self.proc.stdout is not None
         try:
             while True:
-                msg = await wire.read_frame(self.proc.stdout)
-                if msg is None:
+                body = await wire.read_body(self.proc.stdout)
+                if body is None:
                     break
-                self._dispatch(msg)
-        except Exception as err:  # a malformed frame: the worker is not trustworthy any more
+                stamp = _STAMP.search(body, max(0, len(body) - 48))
+                if stamp is None:  # the zygote's own frame
+                    self._dispatch(wire.decode(body))
+                    continue
+                # A child's frame (plugin code wrote it): a bad one fails its own execution only.
+                problem = self._oversized(body)
+                if problem is None:
+                    try:
+                        msg = wire.decode(body)
+                    except ValueError as err:
+                        problem = f"plugin sent an invalid frame: {err}"
+                    else:
+                        self._dispatch(msg)
+                        continue
+                self._refuse(int(stamp.group(1)), problem)
+        except Exception as err:  # a malformed frame of the zygote: the worker is not trustworthy any more
             log.error("sandbox: plugin=%s protocol error from worker: %s", self.plugin, err)
         self._fail_pending({"t": "died", "reason": "plugin worker died"})
         if not self.dead:
             self.retire()
             await self.stop(grace=0)
+
+    def _oversized(self, body: bytes) -> str | None:
+        """Why a child's frame is too big to decode (None: it is not). The zygote already refused frames
+        over the output limit; decoding could still multiply one by 20 or more (`[{},{},...]`): values are
+        counted first, with byte counts (and, for large frames only, without the strings' contents)."""
+        mb = self.limits.max_output_mb
+        limit = mb << 20
+        if len(body) > limit + 64:  # the stamp
+            return f"output limit {mb} MB exceeded (a frame of {len(body)} bytes)"
+        most = limit // VALUE_BYTES
+        if body.count(b",") + body.count(b":") > most:
+            bare = _STRING.sub(b'""', body)
+            if bare.count(b",") + bare.count(b":") > most:
+                return f"output limit {mb} MB exceeded (more than {most} JSON values)"
+        return None
+
+    def _refuse(self, run_id: int, reason: str) -> None:
+        """Fail one execution for a frame it sent: the zygote kills it, the server answers for it."""
+        pending = self.pending.get(run_id)
+        if pending is None or pending.future.done():
+            return
+        log.warning("sandbox: plugin=%s execution refused: %s", self.plugin, reason)
+        if self.proc is not None and self.proc.stdin is not None and not self.dead:
+            with contextlib.suppress(Exception):
+                self.proc.stdin.write(wire.encode({"t": "kill", "id": run_id}))
+        pending.future.set_result({"t": "died", "id": run_id, "src": "server", "reason": reason, "contained": True})
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
         kind = msg.get("t")
@@ -244,13 +298,23 @@ class Worker:
         if kind in ("done", "died"):
             if not pending.future.done():
                 pending.future.set_result(msg)
-        elif kind == "call" and msg.get("src") == "child":
+        elif kind == "call" and msg.get("src") == "child" and not pending.future.done():
+            if pending.in_call:  # the SDK's calls are synchronous: plugin code wrote this frame itself
+                self._refuse(run_id, "plugin made a host call while another was in flight")
+                return
+            pending.call_count += 1
+            if pending.call_count > MAX_HOST_CALLS:
+                self._answer({"t": "reply", "id": run_id, "call": _int(msg.get("call")), "ok": False,
+                              "error": {"kind": "fatal", "message": f"host call budget of {MAX_HOST_CALLS} "
+                                                                    "calls per execution exhausted"}})
+                return
+            pending.in_call = True
             task = asyncio.get_running_loop().create_task(self._host_call(msg, pending))
             pending.calls.add(task)
             task.add_done_callback(pending.calls.discard)
 
     async def _host_call(self, msg: dict[str, Any], pending: _Pending) -> None:
-        reply: dict[str, Any] = {"t": "reply", "id": int(msg["id"]), "call": int(msg.get("call") or 0)}
+        reply: dict[str, Any] = {"t": "reply", "id": int(msg["id"]), "call": _int(msg.get("call"))}
         name, args = str(msg.get("name", "")), msg.get("args") or {}
         try:
             if pending.handler is None or pending.identity is None:
@@ -262,12 +326,16 @@ class Worker:
             reply.update(ok=False, error={"kind": err.kind, "message": err.message})
         except Exception as err:
             reply.update(ok=False, error={"kind": "server", "message": f"host call {name!r} failed: {err}"})
+        pending.in_call = False  # before the answer is sent: the plugin may call again once it has it
+        try:
+            self._answer(reply)
+        except (TypeError, ValueError) as err:
+            self._answer({**reply, "ok": False, "result": None, "error": {
+                "kind": "server", "message": f"host call {name!r}: unencodable result: {err}"}})
+
+    def _answer(self, reply: dict[str, Any]) -> None:
         if self.proc is not None and self.proc.stdin is not None and not self.dead:
-            try:
-                self.proc.stdin.write(wire.encode(reply))
-            except (TypeError, ValueError) as err:
-                self.proc.stdin.write(wire.encode({**reply, "ok": False, "result": None, "error": {
-                    "kind": "server", "message": f"host call {name!r}: unencodable result: {err}"}}))
+            self.proc.stdin.write(wire.encode(reply))
 
     async def _read_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
@@ -286,13 +354,21 @@ class Worker:
                 pending.future.set_result(dict(reply))
 
 
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _expire(future: asyncio.Future) -> None:
     if not future.done():
         future.set_exception(TimeoutError("no answer from the plugin worker"))
 
 
 _KILL_LIMITS = (("memory limit", "memory"), ("timed out after", "timeout"), ("CPU time limit", "cpu"),
-                ("process limit", "processes"), ("plugin process killed by signal", "signal"))
+                ("process limit", "processes"), ("plugin process killed by signal", "signal"),
+                ("output limit", "output"))
 
 
 def _count_kill(message: str) -> None:

@@ -1,4 +1,6 @@
-"""The sandboxed worker's entry point: `python -I -S boot.py <policy JSON>`.
+"""The sandboxed worker's entry point: `python -I -S boot.py '{"plugin": <name>}'`, its policy (settings,
+paths) the first frame on its stdin (4-byte big-endian length, JSON): a command line is readable by any
+process (/proc/<pid>/cmdline), so it only names the plugin, for `ps` and the tests.
 
 Trusted, stdlib only until confinement: it loads this package by path (not through site-packages, which
 `-S` skips), confines itself, and only then makes site-packages importable and loads plugin code.
@@ -21,8 +23,22 @@ def _load_sandbox_package():
     return module
 
 
+def _read_policy(fd: int) -> dict:
+    def exact(size: int) -> bytes:
+        chunks = []
+        while size:
+            chunk = os.read(fd, size)
+            if not chunk:
+                raise SystemExit("boot: no policy on stdin")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    return json.loads(exact(int.from_bytes(exact(4), "big")))
+
+
 def main() -> None:
-    policy = json.loads(sys.argv[1])
+    policy = _read_policy(0)
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

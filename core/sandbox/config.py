@@ -2,7 +2,7 @@
 
     "sandbox": {
       "defaults": {"timeout": "10m", "memory_mb": 512, "cpu_seconds": 600, "max_processes": 64,
-                   "max_open_files": 256, "max_file_size_mb": 64, "network": false},
+                   "max_open_files": 256, "max_file_size_mb": 64, "max_output_mb": 8, "network": false},
       "plugins": {"<name>": {... same keys ...}},
       "required_layers": ["seccomp", ...],
       "idle_timeout": "5m",
@@ -81,6 +81,9 @@ class SandboxLimits:
     max_processes: int = 64
     max_open_files: int = 256
     max_file_size_mb: int = 64
+    # The largest frame an execution may send: its result (output, metadata, logs) or a host call; also
+    # bounds the JSON values the server decodes from it (see core/plugins/worker.py).
+    max_output_mb: int = 8
     network: bool = False
     # CFS quota in CPUs. Default: every CPU (the layer is in place, an operator lowers it per plugin); a
     # low quota throttles a busy worker's forked executions and costs throughput and tail latency.
@@ -96,7 +99,8 @@ class SandboxLimits:
         return {
             "timeout": self.timeout, "memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds,
             "max_processes": self.max_processes, "max_open_files": self.max_open_files,
-            "max_file_size_mb": self.max_file_size_mb, "network": self.network, "cpus": self.cpus,
+            "max_file_size_mb": self.max_file_size_mb, "max_output_mb": self.max_output_mb,
+            "network": self.network, "cpus": self.cpus,
             "max_parallel": self.max_parallel, "max_executions": self.max_executions,
             "writable_paths": list(self.writable_paths), "readable_paths": list(self.readable_paths),
             "settings": dict(self.settings),
@@ -154,7 +158,7 @@ def _checked(raw: Any, where: str, strict: bool = True) -> dict[str, Any]:
                 raise SandboxConfigError(f"{where}.timeout: must be positive, got {value!r}")
             out["timeout"] = seconds
         elif key in ("memory_mb", "cpu_seconds", "max_processes", "max_open_files", "max_file_size_mb",
-                     "max_parallel", "max_executions"):
+                     "max_output_mb", "max_parallel", "max_executions"):
             out[key] = _positive_int(key, value, where)
         elif key == "network":
             if not isinstance(value, bool):

@@ -197,11 +197,17 @@ def prepare(plugin: str, source: dict[str, Any], limits: SandboxLimits, protocol
 
 
 async def spawn(prepared: Prepared) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-I", "-S", BOOT, json.dumps(prepared.policy),
+    """Start the worker: its policy (plugin settings, paths) is the first frame on its stdin, never in its
+    command line, which any process may read (/proc/<pid>/cmdline); that only names the plugin."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", "-S", BOOT, json.dumps({"plugin": prepared.policy["plugin"]}),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=prepared.env, cwd="/", start_new_session=True, close_fds=True,
     )
+    assert proc.stdin is not None
+    body = json.dumps(prepared.policy).encode()
+    proc.stdin.write(len(body).to_bytes(4, "big") + body)
+    return proc
 
 
 def destroy(prepared: Prepared, pid: int | None) -> None:

@@ -17,7 +17,12 @@ an execution.
 
 The zygote relays frames between the server and its children (stamping each child frame with the
 execution id, so a child cannot speak for another), enforces each execution's wall-clock timeout, and, as a
-child sub-reaper, kills whatever an execution left behind.
+child sub-reaper, kills whatever an execution left behind. It never decodes a child's frame (that would cost
+CPU and copy-on-write faults per execution): it refuses one whose header announces more than the output
+limit (`max_output_mb`) before reading it, and leaves the JSON to the server, which reads the stamp off the
+frame's end to fail only that execution (it sends "kill" for it) when its content is invalid. Writes to a
+child never block the zygote: what a child does not read is buffered, and a child that leaves a reply
+unread when the next one comes is killed (the SDK waits for each reply before its next call).
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ SPARE_IDLE = 2.0  # seconds without an execution before the pool shrinks back to
 BUSY_GAP = 0.05  # an execution this soon after the previous one: keep spares set up a cycle ahead (three)
 # The server writes "t", "id" and "timeout" first (worker.py): the zygote reads them without decoding the
 # whole request, which it forwards as received. Anything else is decoded in full.
-_HEAD = re.compile(rb'\{"t":"(run|reply|stop)"(?:,"id":(\d+))?(?:,"timeout":(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))?[,}]')
+_HEAD = re.compile(rb'\{"t":"(run|reply|stop|kill)"(?:,"id":(\d+))?(?:,"timeout":(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?))?[,}]')
 # libc's fork with the GIL held, skipping CPython's at-fork handlers (threading, logging and random
 # re-initialisation run Python code that touches hundreds of shared pages: 250 copy-on-write faults and
 # ~1.6 ms of CPU per execution instead of ~90 faults and ~0.8 ms). Safe here because the zygote has a
@@ -136,7 +141,8 @@ def sweep_descendants() -> None:
 class Execution:
     """One forked child: a spare until `id` is set, then the execution of that request, until reaped."""
 
-    __slots__ = ("id", "pid", "rfd", "wfd", "buf", "deadline", "timeout", "done", "timed_out", "scratch", "log")
+    __slots__ = ("id", "pid", "rfd", "wfd", "buf", "out", "deadline", "timeout", "done", "timed_out", "scratch",
+                 "log")
 
     def __init__(self, pid: int, rfd: int, wfd: int, scratch: str, log: str, buf: Any) -> None:
         self.id: int | None = None
@@ -145,6 +151,7 @@ class Execution:
         self.done = False
         self.timed_out = False
         self.scratch, self.log, self.buf = scratch, log, buf
+        self.out: bytearray | None = None  # what the child has not read yet (its pipe was full)
 
 
 class Zygote:
@@ -162,11 +169,15 @@ class Zygote:
         # What the step logger may write to an execution's log file: half of the file size limit, so that
         # a plugin logging a lot still has room for its own output.
         self.log_budget = int(self.limits.get("max_file_size_mb", 64)) * (1 << 20) // 2
+        # The largest frame a child may send (its result, or a host call): refused from its header.
+        self.output_mb = int(self.limits.get("max_output_mb", 8))
+        self.output_limit = self.output_mb << 20
         self.proto_in, self.proto_out = proto_in, proto_out
         self.host_buf = protocol.FrameBuffer()
         self.by_pid: dict[int, Execution] = {}  # every live child: spares and executions
         self.by_id: dict[int, Execution] = {}  # executions, by the server's run id, until reaped
         self.by_fd: dict[int, Execution] = {}  # by the fd the zygote reads the child's frames from
+        self.by_wfd: dict[int, Execution] = {}  # children with unread bytes buffered, by the fd written to
         self.spares: collections.deque[Execution] = collections.deque()
         self.forked = 0
         # Spares wanted. 0 until the plugin is used: an idle server then holds one process per plugin
@@ -261,6 +272,8 @@ class Zygote:
                     ex = self.by_fd.get(fd)
                     if ex is not None:
                         self._read_child(ex)
+                    elif fd in self.by_wfd:
+                        self._flush(self.by_wfd[fd])
             self._reap()
             if self.by_id:
                 self._enforce_deadlines()
@@ -333,9 +346,16 @@ class Zygote:
                 self._start(run_id, timeout, body)
             elif kind == "reply":
                 ex = self.by_id.get(run_id)  # type: ignore[arg-type]
-                if ex is not None:
-                    with contextlib.suppress(OSError):
-                        _write_all(ex.wfd, len(body).to_bytes(4, "big") + body)
+                if ex is not None and not ex.done:
+                    if ex.out:  # the previous reply is still unread: not the SDK, which waits for each
+                        self._kill(ex, "plugin did not read its host call replies")
+                    else:
+                        with contextlib.suppress(OSError):
+                            self._to_child(ex, len(body).to_bytes(4, "big") + body)
+            elif kind == "kill":  # the server refused one of this execution's frames, and answered for it
+                ex = self.by_id.get(run_id)  # type: ignore[arg-type]
+                if ex is not None and not ex.done:
+                    self._kill(ex, None)
             elif kind == "stop":
                 self.stopping = True
                 self.target = 0
@@ -368,7 +388,10 @@ class Zygote:
         ex.deadline = time.monotonic() + ex.timeout
         self.by_id[run_id] = ex
         try:
-            _write_all(ex.wfd, len(body).to_bytes(4, "big") + body)  # forwarded as received
+            data = len(body).to_bytes(4, "big") + body  # forwarded as received
+            written = os.write(ex.wfd, data)  # the spare's pipe is empty: takes 64 KB at least
+            if written < len(data):
+                self._to_child(ex, data[written:])
         except OSError as err:  # the spare died meanwhile: its reaping reports it
             self.send({"t": "died", "id": run_id, "src": "zygote", "reason": f"cannot start execution: {err}"})
             ex.done = True
@@ -381,9 +404,10 @@ class Zygote:
         log = scratch + ".log"
         fds: list[int] = []
         try:
-            c2z_r, c2z_w = os.pipe()
+            # Non-blocking for the zygote's ends (the child makes its own ends blocking).
+            c2z_r, c2z_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
             fds += [c2z_r, c2z_w]
-            z2c_r, z2c_w = os.pipe()
+            z2c_r, z2c_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
             fds += [z2c_r, z2c_w]
             pid = _fast_fork()
         except OSError as err:
@@ -395,8 +419,7 @@ class Zygote:
             self._child(c2z_w, z2c_r, scratch, log)  # never returns
         os.close(c2z_w)
         os.close(z2c_r)
-        os.set_blocking(c2z_r, False)
-        ex = Execution(pid, c2z_r, z2c_w, scratch, log, self.protocol.FrameBuffer())
+        ex = Execution(pid, c2z_r, z2c_w, scratch, log, self.protocol.FrameBuffer(self.output_limit))
         self.by_pid[pid] = ex
         self.by_fd[c2z_r] = ex
         self.epoll.register(c2z_r, select.EPOLLIN)
@@ -421,6 +444,8 @@ class Zygote:
                     self.domain.enter([scratch, log])
                 except OSError as err:  # the worker's report already names a broken Landlock
                     print(f"sandbox: execution domain not applied: {err}", file=sys.stderr, flush=True)
+            os.set_blocking(out_fd, True)
+            os.set_blocking(in_fd, True)
             keep = sorted({out_fd, in_fd, log_fd})  # everything else goes, siblings' pipes included
             low = 3
             for fd in keep:
@@ -450,6 +475,21 @@ class Zygote:
                 reply["output_dropped"] = output_left_out
             try:
                 body = self.protocol.frame(reply)
+                if len(body) - 4 > self.output_limit:
+                    raise _OverLimit(len(body) - 4)
+            except _OverLimit as err:  # refused by the zygote anyway: say why, keep the logs if they fit
+                body = self.protocol.frame({
+                    "t": "done", "ok": False, "output": None, "metadata": None,
+                    "error": {"kind": "fatal", "message": f"output limit {self.output_mb} MB exceeded (a result "
+                                                          f"of {err.args[0]} bytes)"},
+                    "logs": [str(line) for line in reply.get("logs") or []],
+                    "logs_dropped": reply.get("logs_dropped", 0), "stdout": reply["stdout"][-4096:]})
+                if len(body) - 4 > self.output_limit:
+                    body = self.protocol.frame({
+                        "t": "done", "ok": False, "output": None, "metadata": None,
+                        "error": {"kind": "fatal", "message": f"output limit {self.output_mb} MB exceeded"},
+                        "logs": [], "logs_dropped": len(reply.get("logs") or []) + reply.get("logs_dropped", 0),
+                        "stdout": ""})
             except (TypeError, ValueError) as err:
                 # No output stored (nor metadata): a text form of it would only show Python's repr.
                 body = self.protocol.frame({
@@ -468,14 +508,18 @@ class Zygote:
             os._exit(code)
 
     def _transport(self, out_fd: int, in_fd: int):
-        protocol = self.protocol
+        protocol, limit, mb = self.protocol, self.output_limit, self.output_mb
         seq = [0]
 
         def call(name: str, args: dict[str, Any]) -> Any:
             from utask_sdk.errors import error_for
 
             seq[0] += 1
-            _write_all(out_fd, protocol.frame({"t": "call", "call": seq[0], "name": name, "args": args}))
+            body = protocol.frame({"t": "call", "call": seq[0], "name": name, "args": args})
+            if len(body) - 4 > limit:
+                raise error_for("fatal", f"host call {name!r}: output limit {mb} MB exceeded (arguments of "
+                                         f"{len(body) - 4} bytes)")
+            _write_all(out_fd, body)
             while True:
                 size = protocol.frame_size(_read_exact(in_fd, 4))
                 msg = protocol.loads(_read_exact(in_fd, size))
@@ -508,14 +552,58 @@ class Zygote:
                 return
             try:
                 frames = ex.buf.feed(data)
+            except self.protocol.FrameTooLarge as err:
+                self._kill(ex, f"output limit {self.output_mb} MB exceeded (a frame of {err.size} bytes)")
+                return
             except self.protocol.ProtocolError as err:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(ex.pid, signal.SIGKILL)
-                ex.done = True
-                self.send({"t": "died", "id": ex.id, "src": "zygote", "reason": str(err)})
+                self._kill(ex, str(err))
                 return
             for body in frames:
                 self._relay(ex, body)
+
+    def _kill(self, ex: Execution, reason: str | None) -> None:
+        """End an execution that broke the protocol; `reason`: reported to the server (None: it knows)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(ex.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(ex.pid, signal.SIGKILL)
+        was_done, ex.done = ex.done, True
+        if reason is not None and not was_done and ex.id is not None:
+            # "contained": only this execution failed, the worker carries on.
+            self.send({"t": "died", "id": ex.id, "src": "zygote", "reason": reason, "contained": True})
+
+    def _to_child(self, ex: Execution, data: bytes) -> None:
+        """Write without blocking: what the pipe does not take waits for the child to read (EPOLLOUT)."""
+        if ex.out is not None:
+            ex.out += data
+            return
+        try:
+            written = os.write(ex.wfd, data)
+        except BlockingIOError:
+            written = 0
+        if written < len(data):
+            ex.out = bytearray(memoryview(data)[written:])
+            self.by_wfd[ex.wfd] = ex
+            self.epoll.register(ex.wfd, select.EPOLLOUT)
+
+    def _flush(self, ex: Execution) -> None:
+        try:
+            written = os.write(ex.wfd, ex.out) if ex.out else 0
+        except BlockingIOError:
+            return
+        except OSError:  # the child is gone: its reaping reports it
+            written = len(ex.out or b"")
+        if ex.out is not None:
+            del ex.out[:written]
+            if ex.out:
+                return
+        self._stop_writing(ex)
+
+    def _stop_writing(self, ex: Execution) -> None:
+        ex.out = None
+        if self.by_wfd.pop(ex.wfd, None) is not None:
+            with contextlib.suppress(OSError):
+                self.epoll.unregister(ex.wfd)
 
     def _relay(self, ex: Execution, body: bytes) -> None:
         """Forward a child's frame with our stamp appended. JSON's last duplicate key wins, and a suffix at
@@ -561,6 +649,8 @@ class Zygote:
             self._read_child(ex)
             if ex.rfd >= 0:
                 self._close_reader(ex)
+        if ex.out is not None:
+            self._stop_writing(ex)
         os.close(ex.wfd)
         if ex.id is None:
             with contextlib.suppress(ValueError):
@@ -598,6 +688,10 @@ class Zygote:
                     os.killpg(ex.pid, signal.SIGKILL)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(ex.pid, signal.SIGKILL)
+
+
+class _OverLimit(Exception):
+    """A child's result over the output limit (its size in bytes)."""
 
 
 def _read_log(path: str, marks: tuple[bytes, bytes], size: int = LOG_TAIL) -> tuple[str, int, int]:

@@ -25,7 +25,7 @@ class SandboxProfile:
     writable_paths: host paths the plugin may write besides its scratch directory.
     readable_paths: host paths it must read besides the system and its own code.
     limits: defaults for `timeout`, `memory_mb`, `cpu_seconds`, `max_processes`, `max_open_files`,
-    `max_file_size_mb` (same names and units as the `sandbox` section of utask-cfg).
+    `max_file_size_mb`, `max_output_mb` (same names and units as the `sandbox` section of utask-cfg).
     readable_settings: names of plugin settings (`ActionPlugin.settings`) whose values are host paths the
     plugin must read (and execute from); the server makes them absolute and adds them to the readable paths,
     e.g. the `script` plugin's `scripts_path`.

@@ -24,6 +24,14 @@ class ProtocolError(Exception):
     """A malformed or oversized frame."""
 
 
+class FrameTooLarge(ProtocolError):
+    """A frame over a FrameBuffer's own limit (an execution's output limit), announced by its header."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"frame of {size} bytes exceeds the {limit} bytes limit")
+        self.size, self.limit = size, limit
+
+
 def parse_version(version: str) -> tuple[int, int, int]:
     parts = version.split(".")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
@@ -144,16 +152,22 @@ def frame_size(header: bytes) -> int:
 
 
 class FrameBuffer:
-    """Accumulates bytes from a non-blocking pipe and yields complete frames' bodies."""
+    """Accumulates bytes from a non-blocking pipe and yields complete frames' bodies. `limit`: the largest
+    frame accepted (besides MAX_FRAME), refused from its header (FrameTooLarge), before its body is read."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_buf", "limit")
+
+    def __init__(self, limit: int | None = None) -> None:
         self._buf = bytearray()
+        self.limit = limit
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf += data
         frames = []
         while len(self._buf) >= 4:
             size = frame_size(bytes(self._buf[:4]))
+            if self.limit is not None and size > self.limit:
+                raise FrameTooLarge(size, self.limit)
             if len(self._buf) < 4 + size:
                 break
             frames.append(bytes(self._buf[4 : 4 + size]))

@@ -316,6 +316,31 @@ class Redteam(ActionPlugin):
             _write_all(out_fd, payload)
             time.sleep(float(config.get("seconds", 1)))
             return {"sent": count}
+        if do == "call_loop":  # synchronous host calls (the SDK's), until one is refused
+            done = 0
+            try:
+                for _ in range(int(config["count"])):
+                    ctx.host.call(config.get("name", "ping"))
+                    done += 1
+            except Exception as err:
+                return {"done": done, "error": str(err)}
+            return {"done": done, "error": None}
+        if do == "call_no_read":  # host calls one at a time, each once the last one's reply is in our pipe
+            import fcntl
+            import termios
+
+            out_fd, in_fd = _proto_fds()
+
+            def unread() -> int:
+                return struct.unpack("i", fcntl.ioctl(in_fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+            for i in range(int(config["count"])):
+                before = unread()
+                _write_all(out_fd, _frame({"t": "call", "call": 10_000 + i, "name": "ping", "args": {}}))
+                deadline = time.monotonic() + 0.2  # the pipe full: the reply waits in the zygote
+                while unread() == before and time.monotonic() < deadline:
+                    time.sleep(0.0005)
+            return {"sent": int(config["count"])}
         if do == "close_stdout":  # close the protocol pipe early, then finish normally
             out_fd, _ = _proto_fds()
             os.close(out_fd)

@@ -22,11 +22,14 @@ def test_unprivileged_worker_reports_missing_layers_and_keeps_the_others():
     prepared = supervisor.prepare("echo", {"entry_point": "echo", "value": "utask_plugin_echo"},
                                   SandboxLimits(timeout=2), "1.0.0", [], skip_layers=("uid-drop",))
     os.chown(prepared.scratch, NOBODY, NOBODY)
-    proc = subprocess.Popen([sys.executable, "-I", "-S", supervisor.BOOT, json.dumps(prepared.policy)],
+    proc = subprocess.Popen([sys.executable, "-I", "-S", supervisor.BOOT, json.dumps({"plugin": "echo"})],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=prepared.env, user=NOBODY, group=NOBODY, extra_groups=[], cwd="/")
     try:
-        assert proc.stdout is not None
+        assert proc.stdin is not None and proc.stdout is not None
+        policy = json.dumps(prepared.policy).encode()  # the policy: the first frame on stdin (supervisor.spawn)
+        proc.stdin.write(struct.pack(">I", len(policy)) + policy)
+        proc.stdin.flush()
         size = struct.unpack(">I", proc.stdout.read(4))[0]
         hello = json.loads(proc.stdout.read(size))
     finally:
