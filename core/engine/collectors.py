@@ -237,9 +237,12 @@ class Coordinator:
                     cur = await tx.execute(cq.HEARTBEAT, {"id": self.instance_id})
                 if cur.rowcount == 0:
                     # Another instance found us dead (a pause longer than dead_after) and recollected our
-                    # work: runs still going here may now execute twice. Nothing safe to do but say it.
-                    log.error("instance %s: runner_instance row gone (declared dead by another instance)",
-                              self.instance_id)
+                    # work. Our runs still going stop at their next commit (they are no longer the owners);
+                    # we register again, so that what we claim from now on is collected if we die.
+                    old = self.instance_id
+                    self.instance_id = await self.store.register_instance()
+                    log.error("instance %s: runner_instance row gone (declared dead by another instance, its "
+                              "work recollected): registered again as instance %s", old, self.instance_id)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - the next beat may succeed
@@ -356,6 +359,7 @@ class Coordinator:
         async with self.store.tx() as tx:
             dead = await tx.fetchall(cq.LIST_DEAD_INSTANCES,
                                      {"dead_after": self.config.dead_after, "me": self.instance_id})
+            dead += await tx.fetchall(cq.LIST_ORPHAN_INSTANCES, {"me": self.instance_id})
         collected = 0
         for inst in dead:
             while not self.shutting_down.is_set():

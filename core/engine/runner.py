@@ -21,6 +21,7 @@ Callbacks (all optional):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -373,16 +374,38 @@ class _Run:
         if not durable:
             self._launch()
         if hook is not None and (changes or self.tags_changed):
-            try:
-                await hook(changes, {}, self._task_fields())
-            except Exception:  # µTask logs and ignores commit failures inside the loop
-                log.exception("commit failed inside the run loop")
+            if durable:
+                durable = await self._mark_running(hook, changes)
+            else:
+                try:
+                    await hook(changes, {}, self._task_fields())
+                except Exception:  # µTask logs and ignores commit failures inside the loop
+                    log.exception("commit failed inside the run loop")
         self.tags_changed = False
         if self._taken_over() and self.launches:  # nothing new starts once the resolution is someone else's
             self.outstanding -= len(self.launches)
             self.launches = []
         if durable:
             self._launch()
+
+    async def _mark_running(self, hook: CommitFn, changes: StepChanges) -> bool:
+        """A non-idempotent action starts only once its RUNNING state is durable (a crash then leaves a
+        trace a human checks instead of a second execution): the commit is retried (1 s, x2, at most 30 s)
+        until it succeeds; at shutdown, nothing starts. Returns whether the launches may go."""
+        delay = 1.0
+        while True:
+            try:
+                await hook(changes, {}, self._task_fields())
+                return True
+            except Exception:  # noqa: BLE001 - the database may come back
+                log.exception("commit before a non-idempotent step failed, retrying in %.0f s", delay)
+            if self.ctx.shutdown.is_set():
+                self.outstanding -= len(self.launches)
+                self.launches = []
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ctx.shutdown.wait(), delay)
+            delay = min(delay * 2, 30.0)
 
     def _taken_over(self) -> str | None:
         return self.ctx.taken_over() if self.ctx.taken_over is not None else None

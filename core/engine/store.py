@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import select
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -180,6 +181,19 @@ _RESOLUTION_FIELDS = (
 # -- connections -----------------------------------------------------------------------------------------
 
 
+def _still_open(conn: psycopg.AsyncConnection) -> bool:
+    """Whether an idle pooled connection is still usable, without a round trip: an idle connection has
+    nothing to read unless the server has sent it something, which for these (no LISTEN) means it is
+    closing it (`terminating connection ...`, then end of file). One non-blocking poll of its socket."""
+    if conn.closed or conn.broken:
+        return False
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable
+
+
 class _Pool:
     """A few autocommit async connections; transactions are explicit (`conn.transaction()`).
 
@@ -207,9 +221,11 @@ class _Pool:
         try:
             while self._idle and conn is None:
                 candidate = self._idle.pop()
-                if candidate.closed:
-                    continue
-                conn = candidate
+                if _still_open(candidate):
+                    conn = candidate
+                else:  # the server closed it meanwhile (restart, failover, pg_terminate_backend, idle reaping)
+                    with contextlib.suppress(Exception):
+                        await candidate.close()
             if conn is None:
                 conn = await self._connect()
             yield conn

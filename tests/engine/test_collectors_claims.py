@@ -170,6 +170,53 @@ def test_dead_instance_is_recollected_and_deleted(db_url, keyring):
     assert sql(db_url, "SELECT count(*) FROM runner_instance WHERE id = %s", (dead,)) == [(0,)]
 
 
+def test_an_instance_declared_dead_registers_again_and_its_orphans_are_collected(db_url, keyring):
+    """An instance paused longer than dead_after is declared dead (its row deleted) while it still holds
+    work. When it wakes up it registers again under a new id; what it claimed under the old id, should it
+    then really die, is collected like a dead instance's (its id has no row)."""
+    tpl = insert_template(db_url)
+    sql(db_url, "UPDATE resolution SET state = 'PAUSED' WHERE state IN ('TO_AUTORUN', 'RUNNING', 'RETRY', "
+        "'AUTORUNNING', 'CRASHED')")
+    ids = arun(_tasks(db_url, keyring, 2, tpl))
+
+    async def go():
+        store = Store(db_url, keyring)
+        zombie_store = Store(db_url, keyring)
+        try:
+            zombie = Coordinator(zombie_store, resolve=None, config=_fast(collectors=False))
+            await zombie.start()
+            old = zombie.instance_id
+            for rid in ids:  # what it was running when it was declared dead
+                sql(db_url, "UPDATE resolution SET state = 'RUNNING', instance_id = %s WHERE public_id = %s",
+                    (old, rid))
+            sql(db_url, "DELETE FROM runner_instance WHERE id = %s", (old,))
+            deadline = time.monotonic() + 5
+            while zombie.instance_id == old and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert zombie.instance_id != old and zombie_store.instance_id == zombie.instance_id
+            assert sql(db_url, "SELECT count(*) FROM runner_instance WHERE id = %s", (zombie.instance_id,)) == [(1,)]
+
+            resolved: list[str] = []
+
+            async def resolve(public_id, semaphore=None, claimed=None):
+                resolved.append(public_id)
+                sql(db_url, "UPDATE resolution SET state = 'BLOCKED_TOCHECK' WHERE public_id = %s", (public_id,))
+
+            coord = Coordinator(store, resolve, _fast(collectors=False))
+            await coord.start()
+            try:
+                assert await coord.collect_crashed() == 2  # the orphans of the deleted id
+                assert sorted(resolved) == sorted(ids)
+            finally:
+                await coord.shutdown()
+                await zombie.shutdown()
+        finally:
+            await store.close()
+            await zombie_store.close()
+
+    arun(go())
+
+
 def test_heartbeat_keeps_an_instance_alive(db_url, keyring):
     async def go():
         store = Store(db_url, keyring)

@@ -317,3 +317,22 @@ def test_commits_of_one_or_many_rows_write_every_row_and_a_verifiable_audit_chai
             await store.close()
 
     arun(go())
+
+
+def test_pooled_connections_closed_by_the_server_are_replaced(db_url, keyring):
+    """A PostgreSQL restart, a failover or pg_terminate_backend closes idle pooled connections: the next
+    transaction gets a fresh one instead of an error (an API 500, a failed commit in a run)."""
+    async def go():
+        store = Store(db_url, keyring, pool_size=2)
+        try:
+            async with store.tx() as tx:
+                pid = (await tx.fetchone("SELECT pg_backend_pid() AS pid"))["pid"]
+            sql(db_url, "SELECT pg_terminate_backend(%s)", (pid,))
+            await asyncio.sleep(0.2)  # the server's goodbye reaches the idle connection
+            async with store.tx() as tx:
+                again = (await tx.fetchone("SELECT pg_backend_pid() AS pid"))["pid"]
+            assert again != pid
+        finally:
+            await store.close()
+
+    arun(go())

@@ -58,6 +58,60 @@ def test_commits_are_incremental_and_durable_before_non_idempotent_execution():
     assert ("a", "RUNNING") in rec.updates and ("a", "DONE") in rec.updates
 
 
+class FlakyDatabase(Recorder):
+    """Durable commits fail `failures` times (a dropped connection), then succeed."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.executed_after: list[int] = []  # durable commits that had succeeded when an action ran
+
+    async def mark_running(self, changes, res_fields, task_fields):
+        if self.failures:
+            self.failures -= 1
+            raise OSError("server closed the connection unexpectedly")
+        await super().mark_running(changes, res_fields, task_fields)
+
+
+def test_a_non_idempotent_step_waits_until_its_running_state_is_durable(monkeypatch):
+    monkeypatch.setattr(asyncio, "wait_for", _instant_wait_for)  # no real back-off sleeps in the test
+    rec = FlakyDatabase(failures=2)
+    executor = EchoExecutor()
+    original = executor.execute
+
+    async def execute(*args, **kw):
+        rec.executed_after.append(len(rec.durable))
+        return await original(*args, **kw)
+
+    executor.execute = execute
+    out, _ = run_steps({"a": {"action": echo("x")}}, executor=executor, rec=rec)
+    assert out.state == R.DONE
+    assert rec.executed_after == [1]  # ran once, after the third attempt made RUNNING durable
+
+
+def test_at_shutdown_a_non_idempotent_step_whose_running_state_is_not_durable_never_starts():
+    shutdown = asyncio.Event()
+
+    class Down(FlakyDatabase):
+        async def mark_running(self, changes, res_fields, task_fields):
+            shutdown.set()  # the instance stops while the database is away
+            await super().mark_running(changes, res_fields, task_fields)
+
+    rec = Down(failures=10**6)
+    executor = EchoExecutor()
+    run_steps({"a": {"action": echo("x")}}, executor=executor, rec=rec, shutdown=shutdown)
+    assert executor.calls == [] and rec.durable == []
+
+
+async def _instant_wait_for(aw, timeout):
+    task = asyncio.ensure_future(aw)
+    await asyncio.sleep(0)
+    if not task.done():
+        task.cancel()
+        raise TimeoutError
+    return task.result()
+
+
 def test_results_arriving_together_are_committed_together():
     spec = {f"s{i}": {"idempotent": True, "action": echo(str(i))} for i in range(20)}
     out, rec = run_steps(spec)

@@ -18,6 +18,16 @@ WHERE heartbeat < now() - make_interval(secs => %(dead_after)s) AND id <> %(me)s
 ORDER BY id
 """
 
+# Instances whose row is gone but which still hold resolutions: one declared dead while it was only
+# paused (it registers again under a new id when it wakes up) and then really died. Collected like the dead.
+LIST_ORPHAN_INSTANCES = """
+SELECT DISTINCT r.instance_id AS id FROM "resolution" r
+WHERE r.state IN ('CRASHED', 'RUNNING', 'RETRY', 'AUTORUNNING') AND r.instance_id IS NOT NULL
+  AND r.instance_id <> %(me)s
+  AND NOT EXISTS (SELECT 1 FROM "runner_instance" i WHERE i.id = r.instance_id)
+ORDER BY 1
+"""
+
 DELETE_INSTANCE = 'DELETE FROM "runner_instance" WHERE id = %(id)s'
 
 SELECT_NOW = "SELECT now()"
