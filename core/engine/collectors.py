@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from utask.core.storage.queries import collectors as cq
 
-from .store import Store, utcnow
+from .store import APPLICATION_NAME, Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,8 @@ class Coordinator:
         backoff = 0.5
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.store.url, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(self.store.url, autocommit=True,
+                                                             application_name=APPLICATION_NAME + " listen")
                 try:
                     await conn.execute(cq.LISTEN)
                     self.listening.set()

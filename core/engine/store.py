@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import os
 import select
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -181,6 +182,10 @@ _RESOLUTION_FIELDS = (
 # -- connections -----------------------------------------------------------------------------------------
 
 
+# pg_stat_activity tells which server process holds a connection (several instances share one database).
+APPLICATION_NAME = f"utask pid {os.getpid()}"
+
+
 def _still_open(conn: psycopg.AsyncConnection) -> bool:
     """Whether an idle pooled connection is still usable, without a round trip: an idle connection has
     nothing to read unless the server has sent it something, which for these (no LISTEN) means it is
@@ -209,7 +214,8 @@ class _Pool:
         self._closed = False
 
     async def _connect(self) -> psycopg.AsyncConnection:
-        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, row_factory=dict_row)
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, row_factory=dict_row,
+                                                     application_name=APPLICATION_NAME)
         # jsonb columns keep exact numbers, like everything else that reaches templates.
         set_json_loads(gojson.loads, conn)
         return conn

@@ -169,9 +169,10 @@ class InstalledPluginsCatalog:
     execution, so no sandbox is needed. Plugins that fail to load are listed in `load_errors`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, plugin_settings: dict[str, dict[str, Any]] | None = None) -> None:
         self.plugins: dict[str, Any] = {}
         self.load_errors: dict[str, str] = {}
+        self.plugin_settings = plugin_settings or {}
         try:
             from utask_sdk import _runtime
         except ImportError:  # pragma: no cover - the SDK is a dependency of the server
@@ -186,6 +187,9 @@ class InstalledPluginsCatalog:
         try:
             for plugin in _runtime.action_plugins(pm):
                 self.plugins[plugin.name] = plugin
+                # The server's settings for it (e.g. the script plugin's scripts_path), as the host gives them.
+                plugin.settings = dict(getattr(plugin, "default_settings", {}) or {}) | self.plugin_settings.get(
+                    plugin.name, {})
         except Exception as exc:  # pragma: no cover
             self.load_errors["*"] = str(exc)
 

@@ -1,6 +1,6 @@
 """`utask templates check` and `utask templates schema`.
 
-    utask templates check [--functions-path DIR]... [--actions echo,http,...] [--no-plugins] PATH...
+    utask templates check [--functions-path DIR]... [--scripts-path DIR] [--actions echo,http,...] [--no-plugins] PATH...
 
 PATH is a template file or a directory of templates (`*.yaml`, not recursive, like `--templates-path`).
 Function folders are read recursively. One line per problem on stdout
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -38,16 +39,17 @@ def _split_list(values: list[str] | None, sep: str) -> list[str]:
     return out
 
 
-def build_catalog(actions: list[str], use_plugins: bool) -> Any:
+def build_catalog(actions: list[str], use_plugins: bool, scripts_path: str | None = None) -> Any:
     static = StaticCatalog(actions)
     if not use_plugins:
         return static
-    return CombinedCatalog(InstalledPluginsCatalog(), static)
+    settings = {"script": {"scripts_path": os.path.abspath(scripts_path)}} if scripts_path else {}
+    return CombinedCatalog(InstalledPluginsCatalog(settings), static)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     actions = _split_list(args.actions, ",")
-    catalog = build_catalog(actions, not args.no_plugins)
+    catalog = build_catalog(actions, not args.no_plugins, args.scripts_path)
     report = check_paths(
         list(args.paths),
         function_dirs=_split_list(args.functions_path, ":"),
@@ -88,6 +90,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     check.add_argument("--actions", action="append", metavar="TYPES",
                        help="comma-separated action types accepted without configuration check")
     check.add_argument("--no-plugins", action="store_true", help="do not load the installed action plugins")
+    check.add_argument("--scripts-path", metavar="DIR",
+                       help="the script plugin's folder, as `utask serve --scripts-path` (default ./scripts)")
     check.add_argument("--known-templates", action="append", metavar="NAMES",
                        help="comma-separated template names that exist elsewhere (subtask/batch targets)")
     check.set_defaults(func=cmd_check)

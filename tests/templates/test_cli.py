@@ -117,3 +117,18 @@ def test_check_says_when_a_path_holds_a_function(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout.strip() == (f'{f}: this is a function, not a template (it has "action" and no "steps"): '
                                    "pass its folder with --functions-path")
+
+
+def test_check_with_the_scripts_folder_of_the_server(tmp_path):
+    """The script plugin checks that a template's script exists in the server's scripts folder: `check`
+    takes the same `--scripts-path` as `utask serve`."""
+    scripts = tmp_path / "my-scripts"
+    scripts.mkdir()
+    (scripts / "hello.sh").write_text("#!/bin/sh\necho hi\n")
+    (scripts / "hello.sh").chmod(0o755)
+    f = tmp_path / "scripted.yaml"
+    f.write_text("name: scripted\ndescription: runs a script\ntitle_format: scripted\n"
+                 "steps:\n  run: {action: {type: script, configuration: {file_path: hello.sh}}}\n")
+    assert run("check", str(f)).returncode == 1  # ./scripts of the working directory: no hello.sh there
+    proc = run("check", "--scripts-path", str(scripts), str(f))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
