@@ -36,6 +36,7 @@ class Metrics:
     step_executions: Counter
     run_duration: Histogram
     sandbox_kills: Counter
+    claims: Counter
     _last_refresh: float = field(default=0.0)
 
     @classmethod
@@ -63,6 +64,8 @@ class Metrics:
                                             300, float("inf"))),
             sandbox_kills=Counter("utask_sandbox_kills", "Sandboxed executions killed, by the limit they hit",
                                   ["limit"], registry=registry),
+            claims=Counter("utask_collector_claims", "Resolutions this instance claimed, by collector (autorun, "
+                           "retry, crashed: recollected from a dead instance)", ["collector"], registry=registry),
         )
 
     def set_task_states(self, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from utask.core.metrics import METRICS
 from utask.core.storage.queries import collectors as cq
 
 from .store import APPLICATION_NAME, Store, utcnow
@@ -332,6 +333,7 @@ class Coordinator:
             if row is not None:
                 sleeper.found()
                 self.claims[kind] += 1
+                METRICS.claims.labels(collector=kind).inc()
                 await self._launch(row["public_id"], claimed=row.get("state"))
 
     async def _autorun_loop(self) -> None:
@@ -369,6 +371,7 @@ class Coordinator:
                     break
                 collected += 1
                 self.claims["crashed"] += 1
+                METRICS.claims.labels(collector="crashed").inc()
                 await self._launch(row["public_id"], self.crashed_slots, claimed=row.get("state"))
                 # Leave other instances a chance to take their share of the dead instance's work.
                 await asyncio.sleep(self.config.delay_between_crashed)

@@ -163,8 +163,13 @@ def test_dead_instance_is_recollected_and_deleted(db_url, keyring):
             await store.close()
             await dead_store.close()
 
+    from utask.core.metrics import METRICS
+
+    before = METRICS.registry.get_sample_value("utask_collector_claims_total", {"collector": "crashed"}) or 0.0
     dead, me, resolved = arun(go())
     assert sorted(resolved) == sorted(ids)
+    # /metrics: utask_collector_claims_total{collector="crashed"}
+    assert METRICS.registry.get_sample_value("utask_collector_claims_total", {"collector": "crashed"}) == before + 3
     rows = sql(db_url, "SELECT state, instance_id FROM resolution WHERE public_id = ANY(%s::uuid[])", (ids,))
     assert set(rows) == {("BLOCKED_TOCHECK", me)}
     assert sql(db_url, "SELECT count(*) FROM runner_instance WHERE id = %s", (dead,)) == [(0,)]
