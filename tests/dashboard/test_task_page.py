@@ -293,11 +293,25 @@ def test_comments_and_audit_trail(page: Page, dashboard_server: str, api) -> Non
     mine = comments.locator(".comment", has_text="Thanks, it worked")
     expect(mine).to_be_visible()
     mine.get_by_role("button", name="Edit").click()
-    comments.get_by_label("Edit the comment").fill("Thanks, it worked twice")
+    editor = comments.get_by_label("Edit the comment")
+    expect(editor).to_be_focused()
+    editor.fill("Thanks, it worked twice")
+    expect(editor).to_have_value("Thanks, it worked twice")
     comments.get_by_role("button", name="Save").click()
-    expect(comments.locator(".comment", has_text="Thanks, it worked twice")).to_contain_text("edited")
+    expect(page.get_by_text("Comment updated.")).to_be_visible(timeout=15_000)
+    expect(comments.locator(".comment", has_text="Thanks, it worked twice")).to_contain_text("edited", timeout=15_000)
     expect(audit.locator(".audit-event").first).to_be_visible()
     top_snap(page, "task-comments-audit")
+
+    # A comment that arrives (live) while one is being edited shows once the edit ends, without a reload.
+    mine = comments.locator(".comment", has_text="Thanks, it worked twice")
+    mine.get_by_role("button", name="Edit").click()
+    expect(comments.get_by_label("Edit the comment")).to_be_focused()
+    assert api.post(f"/task/{task['id']}/comment", json={"content": "admin again"}).status_code == 201
+    page.wait_for_timeout(1500)  # the live update comes while the edit holds the list
+    expect(comments.locator(".comment", has_text="admin again")).to_have_count(0)
+    comments.get_by_role("button", name="Cancel").click()
+    expect(comments.locator(".comment", has_text="admin again")).to_be_visible(timeout=2000)
 
     listed = api.get(f"/task/{task['id']}/comment").json()
     assert [c["content"] for c in listed if c["username"] == "alice"] == ["Thanks, it worked twice"]

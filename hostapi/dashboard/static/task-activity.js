@@ -18,6 +18,7 @@ export function commentsSection(taskId, meta, onChanged) {
   const count = h("span", { class: "muted" });
   let editing = null;
   let last = null;
+  let latest = null; // the last task given to update(), also while an edit held the list still
 
   const textarea = h("textarea", { name: "content", rows: 3, maxlength: MAX_COMMENT });
   const submit = h("button", { type: "submit", class: "btn primary" }, "Add comment");
@@ -71,6 +72,7 @@ export function commentsSection(taskId, meta, onChanged) {
     cancel.addEventListener("click", () => {
       editing = null;
       li.replaceWith(item(c));
+      catchUp();
     });
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -80,6 +82,9 @@ export function commentsSection(taskId, meta, onChanged) {
         await put(`task/${taskId}/comment/${c.id}`, { content: area.value.trim() });
         editing = null;
         toast("Comment updated.");
+        // A live update may have brought the edited comment while the edit held the list still (and the
+        // page then skips identical data): show what it brought now, then reload.
+        catchUp();
         await onChanged();
       } catch (e) {
         showFieldError(f, id, e.message);
@@ -107,18 +112,22 @@ export function commentsSection(taskId, meta, onChanged) {
   const element = h("section", { class: "card comments-card", "aria-labelledby": "comments-title" },
     h("h2", { id: "comments-title" }, "Comments ", count), list, form);
 
-  return {
-    element,
-    update(task, rights) {
-      form.hidden = !rights.comment;
-      const comments = task.comments || [];
-      const key = JSON.stringify(comments);
-      if (key === last || editing) return;
-      last = key;
-      count.textContent = `(${comments.length})`;
-      mount(list, comments.length ? comments.map(item) : h("li", { class: "muted" }, "No comment yet."));
-    },
-  };
+  function update(task, rights) {
+    latest = { task, rights };
+    form.hidden = !rights.comment;
+    const comments = task.comments || [];
+    const key = JSON.stringify(comments);
+    if (key === last || editing) return;
+    last = key;
+    count.textContent = `(${comments.length})`;
+    mount(list, comments.length ? comments.map(item) : h("li", { class: "muted" }, "No comment yet."));
+  }
+
+  function catchUp() {
+    if (latest) update(latest.task, latest.rights);
+  }
+
+  return { element, update };
 }
 
 // -- audit ------------------------------------------------------------------------------------------------------
