@@ -394,16 +394,15 @@ def _gojson():
     return gojson
 
 
+def _server() -> Any:
+    """The server's own host-call rules (argument checks, ttl, numbers), so the fake cannot drift from them."""
+    from utask.core.engine import host_calls
+
+    return host_calls
+
+
 def _plain_floats(value: Any) -> Any:
-    """Numbers as the server's cache returns them: Go float64s (`1.50` -> `1.5`)."""
-    gojson = _gojson()
-    if isinstance(value, gojson.JSONNumber):
-        return gojson.JSONNumber(gojson.format_float(float(str(value))))
-    if isinstance(value, dict):
-        return {k: _plain_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_floats(v) for v in value]
-    return value
+    return _server()._plain_floats(value)
 
 
 def _expired(expires: float | None) -> bool:
@@ -411,43 +410,15 @@ def _expired(expires: float | None) -> bool:
 
 
 def _ttl_seconds(ttl: Any) -> float:
-    error = _host_module().HostCallError
-    if ttl is None or ttl == "":
-        return 0
-    if isinstance(ttl, bool):
-        raise error("client", "ttl must be a number of seconds or a duration")
-    if isinstance(ttl, int | float):
-        return float(ttl)
-    text = str(ttl)
-    try:
-        return float(json.loads(text))
-    except (ValueError, TypeError):
-        pass
-    from utask.core.config.durations import DurationError, parse_go_duration_ns
-
-    try:
-        return parse_go_duration_ns(text) / 1e9
-    except DurationError as e:
-        raise error("client", f"ttl: {e}") from None
+    return _server()._ttl_seconds(ttl)
 
 
 def _strings(value: Any, what: str) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _host_module().HostCallError("client", f"{what} must be a list of strings")
-    return list(value)
+    return _server()._strings(value, what)
 
 
 def _tags(value: Any) -> dict[str, str]:
-    error = _host_module().HostCallError
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise error("client", "tags must be a map of strings")
-    if PARENT_TAG in value:
-        raise error("client", f'tag name "{PARENT_TAG}" not allowed')
-    return dict(value)
+    return _server()._tags(value)
 
 
 def _batch_uuid(public_id: str) -> None:
