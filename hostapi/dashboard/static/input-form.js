@@ -271,3 +271,30 @@ export function inputForm(definitions, { prefix = "in", idOf = null, initial = (
     },
   };
 }
+
+/**
+ * Submit `form` (built around `fields`, an inputForm) with `send(values)`: every problem the browser sees is
+ * marked first and nothing is sent; the server's refusal goes next to the input it names, else in
+ * `formError` (a 403 also as a toast, via `onRefused`). `submit` is disabled while sending.
+ */
+export function submitInputs(form, fields, formError, submit, send, onRefused = null) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    formError.textContent = "";
+    const { values, ok } = fields.read();
+    if (!ok) {
+      formError.textContent = "Nothing was sent: check the fields marked above.";
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await send(values);
+    } catch (e) {
+      if (e.status === 401) return;
+      if (!fields.showError(e.message)) formError.textContent = e.message;
+      if (onRefused) onRefused(e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}

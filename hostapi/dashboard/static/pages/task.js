@@ -7,7 +7,7 @@ import { ApiError, get, post, stream } from "../api.js";
 import { fitScale, layoutGraph, parseDependency, renderGraph, renderLegend, setScale, setSelected,
   updateGraph } from "../graph.js";
 import { auditSection, commentsSection } from "../task-activity.js";
-import { inputForm } from "../input-form.js";
+import { inputForm, submitInputs } from "../input-form.js";
 import { confirmDialog } from "../task-dialogs.js";
 import { renderStepPanel } from "../task-panel.js";
 import { mayAnswer, resolverNames, taskRights } from "../task-rights.js";
@@ -511,25 +511,10 @@ class TaskPage {
         ? "This template needs resolver inputs before it runs. The run starts as soon as the resolution is created."
         : "Create the resolution of this task: it runs at once, with you as its resolver."),
       fields.element, formError, h("div", { class: "actions" }, submit));
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      formError.textContent = "";
-      const { values, ok } = fields.read();
-      if (!ok) {
-        formError.textContent = "Nothing was sent: check the fields marked above.";
-        return;
-      }
-      submit.disabled = true;
-      try {
-        await post("resolution", { task_id: this.id, resolver_inputs: values });
-        toast("Resolution created: it runs now.");
-        await this.refreshSoon();
-      } catch (e) {
-        if (e.status === 401) return;
-        if (!fields.showError(e.message)) formError.textContent = e.message;
-      } finally {
-        submit.disabled = false;
-      }
+    submitInputs(form, fields, formError, submit, async (values) => {
+      await post("resolution", { task_id: this.id, resolver_inputs: values });
+      toast("Resolution created: it runs now.");
+      await this.refreshSoon();
     });
     mount(this.resolveBox, form);
   }
@@ -594,27 +579,13 @@ class TaskPage {
     const formError = h("p", { class: "field-error", role: "alert" });
     const el = h("form", { class: "input-form", novalidate: true }, fields.element, formError, h("div", { class: "actions" }, submit),
       who.length ? h("p", { class: "hint" }, `Asked to: ${who.join(", ")} (and the task's resolvers, admins).`) : null);
-    el.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      formError.textContent = "";
-      const { values, ok } = fields.read();
-      if (!ok) {
-        formError.textContent = "Nothing was sent: check the fields marked above.";
-        return;
-      }
-      submit.disabled = true;
-      try {
-        const out = await post(`resolution/${this.resolution.id}/step/${encodeURIComponent(name)}/input`, { values });
-        toast(out && out.resumed ? "Answer recorded: the resolution goes on." : "Answer recorded.");
-        this.keys.inputs = null;
-        await this.refreshSoon();
-      } catch (e) {
-        if (e.status === 401) return;
-        if (!fields.showError(e.message)) formError.textContent = e.message;
-        if (e.status === 403) toast(e.message, "error");
-      } finally {
-        submit.disabled = false;
-      }
+    submitInputs(el, fields, formError, submit, async (values) => {
+      const out = await post(`resolution/${this.resolution.id}/step/${encodeURIComponent(name)}/input`, { values });
+      toast(out && out.resumed ? "Answer recorded: the resolution goes on." : "Answer recorded.");
+      this.keys.inputs = null;
+      await this.refreshSoon();
+    }, (e) => {
+      if (e.status === 403) toast(e.message, "error");
     });
     card.append(el);
     return card;
