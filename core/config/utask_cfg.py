@@ -25,6 +25,7 @@ ALWAYS_CONCEALED = ("database", "encryption-key", "utask-cfg", "basic-auth", "gr
 
 KNOWN_KEYS = frozenset({
     "application_name", "admin_usernames", "admin_groups", "completed_task_expiration", "audit_retention",
+    "shutdown_grace_period", "shutdown_timeout",
     "notify_config",
     "notify_actions", "database_config", "concealed_secrets", "resource_limits", "resource_acquire_timeout",
     "max_concurrent_executions", "max_concurrent_executions_from_crashed", "delay_between_crashed_tasks_resolution",
@@ -149,6 +150,10 @@ class UtaskConfig:
     completed_task_expiration: timedelta = timedelta(hours=720)
     # Ours: how long a task's audit trail outlives the task (counted from its last event); 0 keeps it forever.
     audit_retention: timedelta = timedelta(hours=2160)
+    # Ours: at SIGTERM, how long running steps may go on before runs stop waiting for them (µTask: 3 s), and
+    # how long the instance waits for its runs in all (µTask: 5 s) before it exits and others take over.
+    shutdown_grace_period: timedelta = timedelta(seconds=3)
+    shutdown_timeout: timedelta = timedelta(seconds=5)
     notify_config: dict[str, dict] = field(default_factory=dict)
     notify_actions: dict[str, NotifyAction] = field(
         default_factory=lambda: {t: NotifyAction() for t in NOTIFICATION_TYPES})
@@ -249,6 +254,10 @@ class UtaskConfig:
         audit_retention = _duration(raw, "audit_retention", "2160h")
         if audit_retention < timedelta(0):
             raise _err('"audit_retention" must not be negative (0 keeps audit trails forever)')
+        grace = _duration(raw, "shutdown_grace_period", "3s")
+        shutdown_timeout = _duration(raw, "shutdown_timeout", "5s")
+        if grace < timedelta(0) or shutdown_timeout < grace:
+            raise _err('"shutdown_grace_period" must be between 0 and "shutdown_timeout" (defaults "3s" and "5s")')
 
         sandbox = raw.get("sandbox")
         if sandbox is not None and not isinstance(sandbox, dict):
@@ -260,6 +269,8 @@ class UtaskConfig:
             admin_groups=tuple(admin_groups),
             completed_task_expiration=_duration(raw, "completed_task_expiration", "720h"),
             audit_retention=audit_retention,
+            shutdown_grace_period=grace,
+            shutdown_timeout=shutdown_timeout,
             notify_config=notify_config,
             notify_actions=actions,
             database_config=db_config,

@@ -81,6 +81,10 @@ class CollectorConfig:
         retention = getattr(cfg, "audit_retention", None)
         if isinstance(retention, timedelta):
             values["audit_retention"] = retention
+        for key, name in (("shutdown_grace_period", "grace_period"), ("shutdown_timeout", "shutdown_wait")):
+            value = getattr(cfg, key, None)
+            if isinstance(value, timedelta):
+                values[name] = value.total_seconds()
         values.update(overrides)
         return cls(**values)
 

@@ -6,6 +6,8 @@ import asyncio
 import time
 
 import pytest
+from utask.core.config.errors import ConfigError
+from utask.core.config.utask_cfg import UtaskConfig
 from utask.core.crypto import KeyRing
 from utask.core.engine.collectors import CollectorConfig, Coordinator
 from utask.core.engine.service import TaskService
@@ -102,3 +104,15 @@ def test_max_concurrent_executions_limits_runs_per_instance(db_url, keyring, tmp
             await store.close()
 
     arun(go())
+
+
+def test_shutdown_timings_setting():
+    def cfg(**raw):
+        return UtaskConfig.from_dict({"admin_usernames": ["a"], **raw})
+
+    default = CollectorConfig.from_utask_cfg(cfg())
+    assert (default.grace_period, default.shutdown_wait) == (3.0, 5.0)  # µTask's
+    drain = CollectorConfig.from_utask_cfg(cfg(shutdown_grace_period="20s", shutdown_timeout="25s"))
+    assert (drain.grace_period, drain.shutdown_wait) == (20.0, 25.0)
+    with pytest.raises(ConfigError, match='"shutdown_grace_period" must be between 0 and "shutdown_timeout"'):
+        cfg(shutdown_grace_period="30s")
